@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './20261125T0001-initial.js';
+
+/** db_main migrations, applied in key order. Listed statically so they run the same under tsx and compiled. */
+export const mainMigrations: Record<string, Migration> = {
+  '20261125T0001-initial': initial,
+};

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './20261125T0001-initial.js';
+
+/** db_vector migrations, applied in key order. */
+export const vectorMigrations: Record<string, Migration> = {
+  '20261125T0001-initial': initial,
+};

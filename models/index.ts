@@ -1,0 +1,29 @@
+import type { ApiKeyTable, PhotographerTable } from './main/photographer.table.js';
+import type { EventTable } from './main/event.table.js';
+import type { FaceTable } from './main/face.table.js';
+import type { ParticipantEventTable, ParticipantTable } from './main/participant.table.js';
+import type { SearchAuditTable } from './main/search-audit.table.js';
+import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
+
+export * from './main/photographer.table.js';
+export * from './main/event.table.js';
+export * from './main/face.table.js';
+export * from './main/participant.table.js';
+export * from './main/search-audit.table.js';
+export * from './vector/face-embedding.table.js';
+
+/** Tables of db_main. */
+export interface MainDatabase {
+  photographers: PhotographerTable;
+  api_keys: ApiKeyTable;
+  events: EventTable;
+  faces: FaceTable;
+  participants: ParticipantTable;
+  participant_events: ParticipantEventTable;
+  search_audit: SearchAuditTable;
+}
+
+/** Tables of db_vector. */
+export interface VectorDatabase {
+  face_embeddings: FaceEmbeddingTable;
+}

@@ -1,0 +1,53 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Dependencies } from '../dependencies.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { createPhotographerAuth } from './plugins/auth.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { ErrorResponse } from './schemas/common.schema.js';
+import { eventRoutes } from './routes/events.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { fileRoutes } from './routes/files.routes.js';
+import { adminRoutes } from './routes/admin.routes.js';
+
+/** What the API needs from the shared dependencies. */
+export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
+
+/** Builds the admin API (not listening yet): `/api/v1`, `/docs`, health and metrics. */
+export async function buildApi(deps: ApiDependencies, options: { adminToken?: string } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps Fastify's default generics so plugins type-check.
+    loggerInstance: deps.logger.child({ role: 'api' }) as FastifyBaseLogger,
+    routerOptions: { ignoreTrailingSlash: true },
+    // Behind a reverse proxy, client addresses (rate limits, audit) come from X-Forwarded-For.
+    trustProxy: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    genReqId: () => crypto.randomUUID(),
+  });
+  registerErrorHandler(app);
+  app.addSchema(ErrorResponse);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'FacePass API', version: '1.0.0', description: 'Event photo search by selfie.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Photographer API key' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerMetrics(app);
+  await app.register(healthRoutes, deps);
+  const requirePhotographer = createPhotographerAuth(app, deps.services.photographers);
+  await app.register(
+    async (v1) => {
+      await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
+      if (deps.config.storage.kind === 'local') await v1.register(fileRoutes, { dir: deps.config.storage.dir, signer: deps.signer });
+    },
+    { prefix: '/api/v1' },
+  );
+  if (options.adminToken) {
+    await app.register(adminRoutes, { prefix: '/internal/admin', token: options.adminToken, photographers: deps.services.photographers });
+  }
+  return app;
+}

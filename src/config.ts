@@ -1,0 +1,151 @@
+import path from 'node:path';
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/**
+ * Every environment variable FacePass reads, with its default. This is the only module that
+ * looks at the environment; everything else receives the parsed `Config`.
+ */
+const EnvSchema = Type.Object({
+  FACEPASS_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DATABASE_MAIN_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_VECTOR_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'facepass' }),
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  S3_BUCKET: Type.Optional(Type.String({ minLength: 3 })),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: true }),
+  IMAGE_URL_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 604800, default: 3600 }),
+  URL_SIGNING_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  MODEL_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$' })),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+});
+type Env = Static<typeof EnvSchema>;
+
+/** Where a database lives: a PostgreSQL URL, or an embedded PGlite directory. */
+export type DatabaseTarget = { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dir: string };
+
+/** Where photos are stored. */
+export type StorageTarget =
+  | {
+      kind: 's3';
+      bucket: string;
+      endpoint: string | undefined;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+    }
+  | { kind: 'local'; dir: string };
+
+/** The parsed, validated configuration. */
+export interface Config {
+  dataDir: string;
+  http: { host: string; port: number; publicUrl: string };
+  logLevel: Env['LOG_LEVEL'];
+  databases: { main: DatabaseTarget; vector: DatabaseTarget };
+  /** `undefined` means: start a private redis-server under the data directory. */
+  redisUrl: string | undefined;
+  queue: { prefix: string; attempts: number; concurrency: number };
+  storage: StorageTarget;
+  imageUrlTtlSeconds: number;
+  /** `undefined` means: generate one and keep it under the data directory. */
+  urlSigningSecret: string | undefined;
+  modelDir: string;
+  telegramBotToken: string | undefined;
+  shutdownTimeoutMs: number;
+}
+
+/** A configuration problem; the message names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Names of all variables, for docs and tests. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties) as (keyof Env)[];
+
+/** Parses and validates the environment once. Throws `ConfigError` naming each bad variable. */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const raw: Record<string, string> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = source[key];
+    // An empty variable counts as unset, as shells and compose files often leave them so.
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  // Checked variable by variable: the error iterator caps its count, and every bad variable must be named.
+  const problems: string[] = [];
+  for (const name of CONFIG_VARIABLES) {
+    const schema = EnvSchema.properties[name];
+    const value = (converted as Record<string, unknown>)[name];
+    if (value === undefined && !(EnvSchema.required as string[] | undefined)?.includes(name)) continue;
+    if (!Value.Check(schema, value)) problems.push(`${name}=${JSON.stringify(raw[name])} is invalid: expected ${describe(schema)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  const env = converted as Env;
+  return toConfig(env);
+}
+
+function describe(schema: unknown): string {
+  const s = schema as { type?: string; minimum?: number; maximum?: number; pattern?: string; anyOf?: { const: string }[] };
+  if (s.anyOf) return `one of ${s.anyOf.map((o) => o.const).join(', ')}`;
+  if (s.type === 'integer') return `an integer from ${s.minimum} to ${s.maximum}`;
+  if (s.type === 'boolean') return 'true or false';
+  if (s.pattern) return `a value matching ${s.pattern}`;
+  return 'a non-empty string';
+}
+
+function toConfig(env: Env): Config {
+  const dataDir = path.resolve(env.FACEPASS_DATA_DIR);
+  const problems: string[] = [];
+  const s3Fields = [env.S3_ENDPOINT, env.S3_ACCESS_KEY_ID, env.S3_SECRET_ACCESS_KEY];
+  if (!env.S3_BUCKET && s3Fields.some((v) => v !== undefined)) {
+    problems.push('S3_BUCKET is required when S3_ENDPOINT or S3 credentials are set');
+  }
+  if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  const database = (url: string | undefined, name: string): DatabaseTarget =>
+    url ? { kind: 'postgres', url, poolSize: env.DATABASE_POOL_SIZE } : { kind: 'pglite', dir: path.join(dataDir, 'pglite', name) };
+  const publicPort = env.PORT === 0 ? 8000 : env.PORT;
+  return {
+    dataDir,
+    http: { host: env.HOST, port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${publicPort}`).replace(/\/+$/, '') },
+    logLevel: env.LOG_LEVEL,
+    databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
+    redisUrl: env.REDIS_URL,
+    queue: { prefix: env.QUEUE_PREFIX, attempts: env.JOB_ATTEMPTS, concurrency: env.WORKER_CONCURRENCY },
+    storage: env.S3_BUCKET
+      ? {
+          kind: 's3',
+          bucket: env.S3_BUCKET,
+          endpoint: env.S3_ENDPOINT,
+          region: env.S3_REGION,
+          accessKeyId: env.S3_ACCESS_KEY_ID,
+          secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: env.S3_FORCE_PATH_STYLE,
+        }
+      : { kind: 'local', dir: path.join(dataDir, 'photos') },
+    imageUrlTtlSeconds: env.IMAGE_URL_TTL_SECONDS,
+    urlSigningSecret: env.URL_SIGNING_SECRET,
+    modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
+    telegramBotToken: env.TELEGRAM_BOT_TOKEN,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { openDatabases, migrateDatabases, type Databases } from './db/databases.js';
+import { createStorage, type PhotoStorage, type UrlSigner } from './storage/index.js';
+import { createRedis } from './queue/redis.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './queue/embedded-redis.js';
+import { createJobProducer, type JobProducer } from './queue/job-producer.js';
+import { createPhotographerRepository } from './repositories/photographer.repository.js';
+import { createEventRepository } from './repositories/event.repository.js';
+import { createPhotoRepository } from './repositories/photo.repository.js';
+import { createEmbeddingRepository } from './repositories/embedding.repository.js';
+import { createPhotographerService } from './services/photographer.service.js';
+import { createEventService } from './services/event.service.js';
+import { createEventCleanupService } from './services/event-cleanup.service.js';
+
+/** Everything the roles share, wired once. */
+export interface Dependencies {
+  config: Config;
+  logger: Logger;
+  dbs: Databases;
+  storage: PhotoStorage;
+  signer: UrlSigner;
+  redis: Redis;
+  jobs: JobProducer;
+  repositories: ReturnType<typeof createRepositories>;
+  services: ReturnType<typeof createServices>;
+  close(): Promise<void>;
+}
+
+function createRepositories(dbs: Databases) {
+  return {
+    photographers: createPhotographerRepository(dbs.main),
+    events: createEventRepository(dbs.main),
+    photos: createPhotoRepository(dbs.main),
+    embeddings: createEmbeddingRepository(dbs.vector),
+  };
+}
+
+function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, storage: PhotoStorage) {
+  return {
+    photographers: createPhotographerService({ photographers: repos.photographers }),
+    events: createEventService({ events: repos.events, jobs }),
+    eventCleanup: createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, storage }),
+  };
+}
+
+/** Opens databases (migrating them), storage and Redis, then builds repositories and services. */
+export async function createDependencies(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Dependencies> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+    closers.length = 0;
+  };
+  try {
+    const dbs = await openDatabases(config);
+    closers.push(() => dbs.close());
+    if (options.migrate !== false) {
+      for (const outcome of await migrateDatabases(dbs)) {
+        if (outcome.applied.length > 0) logger.info(outcome, 'migrations applied');
+      }
+    }
+    const { storage, signer } = await createStorage(config);
+    closers.push(() => storage.close());
+
+    let redisUrl = config.redisUrl;
+    if (!redisUrl) {
+      const embedded: EmbeddedRedis = await startEmbeddedRedis(config.dataDir, logger);
+      closers.push(() => embedded.stop());
+      redisUrl = embedded.url;
+    }
+    const redis = createRedis(redisUrl);
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    closers.push(async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+    const jobs = createJobProducer(redis, { prefix: config.queue.prefix, attempts: config.queue.attempts });
+    closers.push(() => jobs.close());
+
+    const repositories = createRepositories(dbs);
+    const services = createServices(repositories, jobs, storage);
+    return { config, logger, dbs, storage, signer, redis, jobs, repositories, services, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

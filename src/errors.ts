@@ -1,0 +1,52 @@
+/**
+ * Domain errors. Services throw these; each entry point maps them once
+ * (HTTP status in the API, a message in the bot, UnrecoverableError in workers).
+ */
+export class DomainError extends Error {
+  constructor(
+    /** Stable machine-readable code, returned to API clients. */
+    readonly code: string,
+    message: string,
+    /** Extra data for the client, e.g. the field that failed. */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The thing does not exist, or the caller may not know it exists. */
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super('not_found', `${what} not found`);
+  }
+}
+
+/** The request conflicts with existing state (e.g. a duplicate UUID). */
+export class ConflictError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('conflict', message, details);
+  }
+}
+
+/** Input is well-formed but breaks a rule. */
+export class InvalidInputError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_input', message, details);
+  }
+}
+
+/** No valid credentials. */
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'A valid API key is required: Authorization: Bearer <key>') {
+    super('unauthorized', message);
+  }
+}
+
+/** A backing service (database, storage, queue) cannot be reached; the client may retry. */
+export class UnavailableError extends DomainError {
+  constructor(what: string, cause?: unknown) {
+    super('unavailable', `${what} is unavailable, please retry later`);
+    if (cause !== undefined) this.cause = cause;
+  }
+}

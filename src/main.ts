@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createDependencies, type Dependencies } from './dependencies.js';
+import { buildApi } from './api/app.js';
+import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
+import { createJobHandlers } from './workers/index.js';
+import { lockDataDir } from './instance-lock.js';
+
+/** The roles one process can run. */
+export const ROLES = ['api', 'bot', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A started service; `stop()` is the graceful shutdown. */
+export interface RunningService {
+  deps: Dependencies;
+  /** The API's address when the api role runs. */
+  apiUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+const usesEmbeddedDb = (config: Config): boolean =>
+  config.databases.main.kind === 'pglite' || config.databases.vector.kind === 'pglite';
+
+/** Starts the given roles in this process. */
+export async function startService(config: Config, roles: readonly Role[], logger: Logger): Promise<RunningService> {
+  // PGlite serves one process per data directory; the lock turns a second process into a clear error.
+  const lock = usesEmbeddedDb(config) ? await lockDataDir(config.dataDir) : undefined;
+  const stack: (() => Promise<void>)[] = [];
+  if (lock) stack.push(() => lock.release());
+  const stop = async (): Promise<void> => {
+    while (stack.length > 0) {
+      const step = stack.pop();
+      await step?.().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    }
+  };
+  try {
+    const deps = await createDependencies(config, logger);
+    stack.push(() => deps.close());
+
+    let workers: JobWorkers | undefined;
+    if (roles.includes('worker')) {
+      workers = startJobWorkers({
+        connection: deps.redis,
+        prefix: config.queue.prefix,
+        concurrency: config.queue.concurrency,
+        handlers: createJobHandlers(deps),
+        logger: logger.child({ role: 'worker' }),
+      });
+      stack.push(() => workers!.close());
+      // A deletion interrupted by a crash or a lost job is finished now.
+      for (const eventId of await deps.repositories.events.listPendingDeletion()) {
+        await deps.jobs.enqueue('delete-event', { eventId });
+      }
+      logger.info({ concurrency: config.queue.concurrency }, 'worker started');
+    }
+
+    let app: FastifyInstance | undefined;
+    let apiUrl: string | undefined;
+    if (roles.includes('api')) {
+      app = await buildApi(deps, { adminToken: lock?.token });
+      // Fastify's close() stops accepting connections and waits for requests in flight.
+      stack.push(() => app!.close());
+      await app.listen({ host: config.http.host, port: config.http.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.http.port;
+      apiUrl = `http://127.0.0.1:${port}`;
+      await lock?.publish(apiUrl);
+      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs` }, 'api listening');
+    }
+
+    if (roles.includes('bot')) {
+      if (!config.telegramBotToken) {
+        if (roles.length === 1) throw new Error('TELEGRAM_BOT_TOKEN is required for the bot role');
+        logger.warn('TELEGRAM_BOT_TOKEN is not set: the Telegram bot is not started');
+      } else {
+        throw new Error('The Telegram bot is not part of this release yet; run --role api or --role worker');
+      }
+    }
+    return { deps, apiUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Stops the service on SIGTERM/SIGINT, forcing exit if shutdown exceeds the timeout. */
+export function stopOnSignals(service: RunningService, logger: Logger, timeoutMs: number): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing work in flight');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown timed out, exiting');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    service.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,48 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, QUEUE_OF, type JobName, type JobOf, type QueueName } from './jobs.js';
+
+/** Retry/backoff defaults for every job; exponential from 2 s. */
+export function defaultJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 2000 },
+    // Keep a bounded history for progress views and debugging.
+    removeOnComplete: { age: 24 * 3600, count: 10000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Puts jobs on their queues. */
+export interface JobProducer {
+  /** Enqueues a job and returns its id (the seed's task_id). */
+  enqueue<N extends JobName>(name: N, data: JobOf<N>, options?: JobsOptions): Promise<string>;
+  /** The BullMQ queue behind a name (progress views, tests). */
+  queue(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+export function createJobProducer(connection: Redis, options: { prefix: string; attempts: number }): JobProducer {
+  const queues = new Map<QueueName, Queue>(
+    QUEUE_NAMES.map((name) => [
+      name,
+      new Queue(name, { connection, prefix: options.prefix, defaultJobOptions: defaultJobOptions(options.attempts) }),
+    ]),
+  );
+  const queue = (name: QueueName): Queue => {
+    const q = queues.get(name);
+    if (!q) throw new Error(`Unknown queue ${name}`);
+    return q;
+  };
+  return {
+    async enqueue(name, data, jobOptions) {
+      const job = await queue(QUEUE_OF[name]).add(name, data, jobOptions);
+      if (!job.id) throw new Error(`Queue returned no id for ${name}`);
+      return job.id;
+    },
+    queue,
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { QUEUE_OF, type JobName, type JobOf, type JobOutcome, type JobResults, type QueueName } from './jobs.js';
+
+/** What a handler gets: the payload, its job id, the attempt number and a child logger. */
+export interface JobContext<N extends JobName> {
+  id: string;
+  name: N;
+  data: JobOf<N>;
+  attempt: number;
+  logger: Logger;
+}
+
+/** A job handler: returns an explicit outcome; throws for a transient error (the job is retried). */
+export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<JobOutcome<JobResults[N]>>;
+export type JobHandlers = { [N in JobName]?: JobHandler<N> };
+
+/** Running workers, one per queue that has handlers. */
+export interface JobWorkers {
+  /** Stops taking jobs and waits for the ones in flight. */
+  close(): Promise<void>;
+  workers: Worker[];
+}
+
+/** Starts one BullMQ worker per queue and dispatches each job to its handler by name. */
+export function startJobWorkers(options: {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  handlers: JobHandlers;
+  logger: Logger;
+  /** Restrict to these queues (default: every queue that has a handler). */
+  queues?: QueueName[];
+}): JobWorkers {
+  const { handlers, logger } = options;
+  const names = Object.keys(handlers) as JobName[];
+  const queues = options.queues ?? [...new Set(names.map((n) => QUEUE_OF[n]))];
+
+  const process = async (job: Job): Promise<unknown> => {
+    const name = job.name as JobName;
+    const handler = handlers[name] as JobHandler<JobName> | undefined;
+    const log = logger.child({ job: job.id, jobName: name, attempt: job.attemptsMade + 1 });
+    if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+    const started = performance.now();
+    const outcome = await handler({ id: job.id ?? '', name, data: job.data as JobOf<JobName>, attempt: job.attemptsMade + 1, logger: log });
+    const ms = Math.round(performance.now() - started);
+    if (outcome.status === 'failed') {
+      log.warn({ ms, reason: outcome.reason }, 'job failed permanently');
+      throw new UnrecoverableError(outcome.reason);
+    }
+    log.info({ ms, status: outcome.status }, 'job finished');
+    return outcome.status === 'success' ? outcome.result : { skipped: outcome.reason };
+  };
+
+  const workers = queues.map((queue) => {
+    const worker = new Worker(queue, process, {
+      connection: options.connection.duplicate(),
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+    });
+    worker.on('failed', (job, error) => {
+      logger.warn({ job: job?.id, jobName: job?.name, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
+    });
+    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    return worker;
+  });
+  return {
+    workers,
+    async close() {
+      // Worker.close() waits for active jobs to finish before resolving.
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map((w) => w.disconnect?.()));
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Every job FacePass runs: its name, payload, result and queue. Payloads carry ids, never images
+ * or personal data. Add a job here first; producer and worker types follow from this map.
+ */
+export interface JobPayloads {
+  /** The seed's process_face_embedding(face_id, s3_key, event_id). */
+  'process-photo': { faceId: number; s3Key: string; eventId: number };
+  /** Removes an event's photos, embeddings and objects, then the event row. Idempotent. */
+  'delete-event': { eventId: number };
+}
+
+/** What a handler reports: done, nothing to do, or failed for good (no retry). */
+export type JobOutcome<R = undefined> =
+  | { status: 'success'; result: R }
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; reason: string };
+
+export interface JobResults {
+  'process-photo': { faces: number };
+  'delete-event': { photos: number; embeddings: number; objects: number };
+}
+
+export type JobName = keyof JobPayloads;
+export type JobOf<N extends JobName> = JobPayloads[N];
+
+/** Queues separate work of different urgency: a search must never wait behind a 10,000-photo ingest. */
+export const QUEUE_OF = {
+  'process-photo': 'photos',
+  'delete-event': 'maintenance',
+} as const satisfies Record<JobName, string>;
+
+export type QueueName = (typeof QUEUE_OF)[JobName];
+export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
+
