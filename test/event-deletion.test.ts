@@ -1,0 +1,107 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { QueueEvents } from 'bullmq';
+import { createTestApp, type TestApp } from './helpers/app.js';
+import { startJobWorkers, type JobWorkers } from '../src/queue/job-worker.js';
+import { createJobHandlers } from '../src/workers/index.js';
+
+const unit = `[${Array.from({ length: 512 }, (_, i) => (i === 3 ? 1 : 0)).join(',')}]`;
+
+/** Seeds an event with photos, embeddings and stored objects, as ingest would leave them. */
+async function seedEvent(t: TestApp, headers: { authorization: string }, photos: number): Promise<number> {
+  const event = await t.app.inject({ method: 'POST', url: '/api/v1/events/', headers, payload: { name: 'To delete' } });
+  const eventId = event.json<{ id: number }>().id;
+  for (let i = 0; i < photos; i++) {
+    const key = `events/${eventId}/${i}.jpg`;
+    await t.deps.storage.put(key, Buffer.from(`photo ${i}`), 'image/jpeg');
+    await t.deps.storage.put(`events/${eventId}/previews/${i}.jpg`, Buffer.from(`preview ${i}`), 'image/jpeg');
+    const row = await t.deps.dbs.main
+      .insertInto('faces')
+      .values({ event_id: eventId, image_url: key, s3_key: key, preview_key: `events/${eventId}/previews/${i}.jpg`, status: 'done', face_count: 2 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    for (let f = 0; f < 2; f++) {
+      await t.deps.dbs.vector
+        .insertInto('face_embeddings')
+        .values({ face_id: row.id, event_id: eventId, embedding: unit, bbox_x: 0, bbox_y: 0, bbox_width: 9, bbox_height: 9, detection_score: 0.9, model_pack: 'test' })
+        .execute();
+    }
+  }
+  return eventId;
+}
+
+async function counts(t: TestApp, eventId: number) {
+  return {
+    event: (await t.deps.repositories.events.exists(eventId)) ? 1 : 0,
+    photos: await t.deps.repositories.photos.countByEvent(eventId),
+    embeddings: await t.deps.repositories.embeddings.countByEvent(eventId),
+    objects: (await t.deps.storage.list(`events/${eventId}/`)).length,
+  };
+}
+
+describe('event deletion cascade (db_main, db_vector, storage)', () => {
+  let t: TestApp;
+  let workers: JobWorkers;
+  let events: QueueEvents;
+  before(async () => {
+    t = await createTestApp();
+    workers = startJobWorkers({
+      connection: t.deps.redis,
+      prefix: t.deps.config.queue.prefix,
+      concurrency: 1,
+      handlers: createJobHandlers(t.deps),
+      logger: t.deps.logger,
+    });
+    events = new QueueEvents('maintenance', { connection: t.deps.redis.duplicate(), prefix: t.deps.config.queue.prefix });
+    await events.waitUntilReady();
+  });
+  after(async () => {
+    await events.close();
+    await workers.close();
+    await t.close();
+  });
+
+  it('removes every row and object of the event and nothing of another event', async () => {
+    const owner = await t.photographer();
+    const doomed = await seedEvent(t, owner.headers, 3);
+    const kept = await seedEvent(t, owner.headers, 2);
+    assert.deepEqual(await counts(t, doomed), { event: 1, photos: 3, embeddings: 6, objects: 6 });
+
+    const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${doomed}`, headers: owner.headers });
+    assert.equal(res.statusCode, 202);
+    const job = await t.deps.jobs.queue('maintenance').getJob(res.json<{ task_id: string }>().task_id);
+    assert.ok(job);
+    const result = await job.waitUntilFinished(events, 60_000);
+    assert.deepEqual(result, { photos: 3, embeddings: 6, objects: 6 });
+
+    assert.deepEqual(await counts(t, doomed), { event: 0, photos: 0, embeddings: 0, objects: 0 });
+    assert.deepEqual(await counts(t, kept), { event: 1, photos: 2, embeddings: 4, objects: 4 });
+  });
+
+  it('finishes an interrupted cascade when rerun, and a rerun after completion is harmless', async () => {
+    const owner = await t.photographer();
+    const eventId = await seedEvent(t, owner.headers, 4);
+    assert.ok(await t.deps.repositories.events.markDeleted(owner.id, eventId));
+    // Simulate a crash mid-way: one photo's embeddings and objects are gone but its row remains,
+    // and an orphan object without a row exists.
+    const [first] = await t.deps.repositories.photos.listKeysBatch(eventId, 1);
+    assert.ok(first);
+    await t.deps.repositories.embeddings.deleteByPhotos([first.id]);
+    for (const key of first.keys) await t.deps.storage.delete(key);
+    await t.deps.storage.put(`events/${eventId}/orphan.jpg`, Buffer.from('orphan'), 'image/jpeg');
+
+    await t.deps.services.eventCleanup.purgeEvent(eventId);
+    assert.deepEqual(await counts(t, eventId), { event: 0, photos: 0, embeddings: 0, objects: 0 });
+    const again = await t.deps.services.eventCleanup.purgeEvent(eventId);
+    assert.deepEqual(again, { photos: 0, embeddings: 0, objects: 0 });
+  });
+
+  it('does not let another photographer delete the event', async () => {
+    const owner = await t.photographer();
+    const intruder = await t.photographer();
+    const eventId = await seedEvent(t, owner.headers, 1);
+    const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${eventId}`, headers: intruder.headers });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(await counts(t, eventId), { event: 1, photos: 1, embeddings: 2, objects: 2 });
+  });
+});
