@@ -32,6 +32,8 @@ const EnvSchema = Type.Object({
   URL_SIGNING_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   MODEL_DIR: Type.Optional(Type.String({ minLength: 1 })),
   TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$' })),
+  UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
+  ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
 });
 type Env = Static<typeof EnvSchema>;
@@ -66,6 +68,9 @@ export interface Config {
   /** `undefined` means: generate one and keep it under the data directory. */
   urlSigningSecret: string | undefined;
   modelDir: string;
+  /** onnxruntime intra-op threads per session; 0 lets the engine choose (CPU count, at most 4). */
+  ortThreads: number;
+  uploadMaxBytes: number;
   telegramBotToken: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -145,6 +150,8 @@ function toConfig(env: Env): Config {
     imageUrlTtlSeconds: env.IMAGE_URL_TTL_SECONDS,
     urlSigningSecret: env.URL_SIGNING_SECRET,
     modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
+    ortThreads: env.ORT_THREADS,
+    uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -13,6 +13,7 @@ import { createEmbeddingRepository } from './repositories/embedding.repository.j
 import { createPhotographerService } from './services/photographer.service.js';
 import { createEventService } from './services/event.service.js';
 import { createEventCleanupService } from './services/event-cleanup.service.js';
+import { createPhotoService } from './services/photo.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -37,11 +38,19 @@ function createRepositories(dbs: Databases) {
   };
 }
 
-function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, storage: PhotoStorage) {
+function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, storage: PhotoStorage, config: Config) {
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     events: createEventService({ events: repos.events, jobs }),
     eventCleanup: createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, storage }),
+    photos: createPhotoService({
+      events: repos.events,
+      photos: repos.photos,
+      embeddings: repos.embeddings,
+      storage,
+      jobs,
+      imageUrlTtlSeconds: config.imageUrlTtlSeconds,
+    }),
   };
 }
 
@@ -78,7 +87,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     closers.push(() => jobs.close());
 
     const repositories = createRepositories(dbs);
-    const services = createServices(repositories, jobs, storage);
+    const services = createServices(repositories, jobs, storage, config);
     return { config, logger, dbs, storage, signer, redis, jobs, repositories, services, close };
   } catch (error) {
     await close();

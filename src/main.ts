@@ -6,6 +6,7 @@ import { buildApi } from './api/app.js';
 import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
 import { createJobHandlers } from './workers/index.js';
 import { lockDataDir } from './instance-lock.js';
+import { createFaceEngine } from './vision/index.js';
 
 /** The roles one process can run. */
 export const ROLES = ['api', 'bot', 'worker'] as const;
@@ -40,11 +41,15 @@ export async function startService(config: Config, roles: readonly Role[], logge
 
     let workers: JobWorkers | undefined;
     if (roles.includes('worker')) {
+      // The first start builds the default pack's ONNX files into MODEL_DIR (a few seconds).
+      const engine = await createFaceEngine({ modelDir: config.modelDir, ...(config.ortThreads > 0 && { intraOpThreads: config.ortThreads }) });
+      stack.push(() => engine.close());
+      logger.info({ pack: engine.packId, dimensions: engine.dimensions }, 'face engine loaded');
       workers = startJobWorkers({
         connection: deps.redis,
         prefix: config.queue.prefix,
         concurrency: config.queue.concurrency,
-        handlers: createJobHandlers(deps),
+        handlers: createJobHandlers(deps, { engine }),
         logger: logger.child({ role: 'worker' }),
       });
       stack.push(() => workers!.close());

@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { startJobWorkers, type JobWorkers } from '../src/queue/job-worker.js';
-import { createJobHandlers } from '../src/workers/index.js';
+import { createDeleteEventHandler } from '../src/workers/delete-event.worker.js';
 
 const unit = `[${Array.from({ length: 512 }, (_, i) => (i === 3 ? 1 : 0)).join(',')}]`;
 
@@ -43,20 +44,23 @@ describe('event deletion cascade (db_main, db_vector, storage)', () => {
   let t: TestApp;
   let workers: JobWorkers;
   let events: QueueEvents;
+  let eventsConnection: Redis;
   before(async () => {
     t = await createTestApp();
     workers = startJobWorkers({
       connection: t.deps.redis,
       prefix: t.deps.config.queue.prefix,
       concurrency: 1,
-      handlers: createJobHandlers(t.deps),
+      handlers: { 'delete-event': createDeleteEventHandler({ cleanup: t.deps.services.eventCleanup }) },
       logger: t.deps.logger,
     });
-    events = new QueueEvents('maintenance', { connection: t.deps.redis.duplicate(), prefix: t.deps.config.queue.prefix });
+    eventsConnection = t.deps.redis.duplicate();
+    events = new QueueEvents('maintenance', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
     await events.waitUntilReady();
   });
   after(async () => {
     await events.close();
+    await eventsConnection.quit();
     await workers.close();
     await t.close();
   });

@@ -10,6 +10,7 @@ import { eventRoutes } from './routes/events.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { fileRoutes } from './routes/files.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
+import { photoRoutes } from './routes/photos.routes.js';
 
 /** What the API needs from the shared dependencies. */
 export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
@@ -42,6 +43,7 @@ export async function buildApi(deps: ApiDependencies, options: { adminToken?: st
   await app.register(
     async (v1) => {
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
+      await v1.register(photoRoutes, { photos: deps.services.photos, requirePhotographer, uploadMaxBytes: deps.config.uploadMaxBytes });
       if (deps.config.storage.kind === 'local') await v1.register(fileRoutes, { dir: deps.config.storage.dir, signer: deps.signer });
     },
     { prefix: '/api/v1' },

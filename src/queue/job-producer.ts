@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, QUEUE_OF, type JobName, type JobOf, type QueueName } from './jobs.js';
+import { jobIdOf, QUEUE_NAMES, QUEUE_OF, type JobName, type JobOf, type QueueName } from './jobs.js';
 
 /** Retry/backoff defaults for every job; exponential from 2 s. */
 export function defaultJobOptions(attempts: number): JobsOptions {
@@ -36,7 +36,7 @@ export function createJobProducer(connection: Redis, options: { prefix: string; 
   };
   return {
     async enqueue(name, data, jobOptions) {
-      const job = await queue(QUEUE_OF[name]).add(name, data, jobOptions);
+      const job = await queue(QUEUE_OF[name]).add(name, data, { jobId: jobIdOf(name, data), ...jobOptions });
       if (!job.id) throw new Error(`Queue returned no id for ${name}`);
       return job.id;
     },

@@ -53,9 +53,11 @@ export function startJobWorkers(options: {
     return outcome.status === 'success' ? outcome.result : { skipped: outcome.reason };
   };
 
-  const workers = queues.map((queue) => {
+  // Each worker gets a connection of its own, closed with it (BullMQ leaves passed-in connections open).
+  const connections = queues.map(() => options.connection.duplicate());
+  const workers = queues.map((queue, i) => {
     const worker = new Worker(queue, process, {
-      connection: options.connection.duplicate(),
+      connection: connections[i]!,
       prefix: options.prefix,
       concurrency: options.concurrency,
     });
@@ -70,7 +72,7 @@ export function startJobWorkers(options: {
     async close() {
       // Worker.close() waits for active jobs to finish before resolving.
       await Promise.all(workers.map((w) => w.close()));
-      await Promise.all(workers.map((w) => w.disconnect?.()));
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
 }

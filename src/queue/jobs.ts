@@ -32,3 +32,12 @@ export const QUEUE_OF = {
 export type QueueName = (typeof QUEUE_OF)[JobName];
 export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
 
+
+/**
+ * A stable id where one job per subject is right: a photo is processed once however often its
+ * upload is retried (BullMQ ignores an add whose id exists). Others get BullMQ's own ids.
+ */
+export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | undefined {
+  if (name === 'process-photo') return `process-photo-${(data as JobOf<'process-photo'>).faceId}`;
+  return undefined;
+}

@@ -17,7 +17,7 @@ describe('event API (seed contract, auth, isolation)', () => {
   });
   after(() => t.close());
 
-  const create = async (headers: Json, body: Json) =>
+  const create = async (headers: Record<string, string>, body: Json) =>
     t.app.inject({ method: 'POST', url: '/api/v1/events/', headers, payload: body });
 
   it('creates an event with the seed fields and types', async () => {

@@ -7,6 +7,9 @@ const STATUS: Record<string, number> = {
   invalid_input: 400,
   unauthorized: 401,
   unavailable: 503,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  event_inactive: 409,
 };
 
 /**

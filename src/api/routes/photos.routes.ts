@@ -1,0 +1,137 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import Type from 'typebox';
+import { InvalidInputError } from '../../errors.js';
+import type { PhotoService } from '../../services/photo.service.js';
+import { jobIdOf } from '../../queue/jobs.js';
+import { photographerOf } from '../plugins/auth.js';
+import { errors, IdParams } from '../schemas/common.schema.js';
+import { PhotoListQuery, PhotoResponse, ProgressResponse, toPhotoResponse, toProgressResponse, UploadResponse } from '../schemas/photo.schema.js';
+
+const MAX_EVENT_ID = 2147483647;
+
+/** Photo upload (the seed's /faces/upload), listing, progress and deletion. */
+export async function photoRoutes(
+  app: FastifyInstance,
+  deps: { photos: PhotoService; requirePhotographer: preHandlerAsyncHookHandler; uploadMaxBytes: number },
+): Promise<void> {
+  await app.register(multipart, {
+    limits: { fileSize: deps.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
+  });
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { photos, requirePhotographer } = deps;
+  const secured = { tags: ['photos'], security: [{ bearerAuth: [] }] };
+
+  api.post(
+    '/faces/upload',
+    {
+      preHandler: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: 'Upload one photo (multipart: event_id, then file)',
+        description:
+          'Streams the file to storage and queues face processing. `event_id` must come before `file` in the form ' +
+          '(or be given as ?event_id=). Formats: JPEG, PNG, WebP, AVIF, TIFF, recognised from the bytes. The same file ' +
+          'uploaded twice to one event is stored once (`duplicate: true`).',
+        consumes: ['multipart/form-data'],
+        querystring: Type.Object({ event_id: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVENT_ID })) }),
+        response: { 201: UploadResponse, 200: UploadResponse, ...errors(400, 401, 404, 409, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new InvalidInputError('Send multipart/form-data with fields event_id and file', { field: 'body' });
+      const file = await request.file();
+      if (!file) throw new InvalidInputError('The form has no file part', { field: 'file' });
+      if (file.fieldname !== 'file') {
+        file.file.resume();
+        throw new InvalidInputError(`Unexpected file field "${file.fieldname}": name it "file"`, { field: 'file' });
+      }
+      const field = file.fields.event_id;
+      const raw = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : request.query.event_id;
+      const eventId = Number(raw);
+      if (raw === undefined || !Number.isInteger(eventId) || eventId < 1 || eventId > MAX_EVENT_ID) {
+        file.file.resume();
+        throw new InvalidInputError(
+          raw === undefined ? 'event_id is required and must come before file in the form' : `event_id must be a positive integer, got ${JSON.stringify(raw)}`,
+          { field: 'event_id' },
+        );
+      }
+      const result = await photos.upload(photographerOf(request).id, eventId, {
+        stream: file.file,
+        filename: file.filename,
+        limitBytes: deps.uploadMaxBytes,
+        truncated: () => file.file.truncated,
+      });
+      const taskId = result.taskId ?? jobIdOf('process-photo', { faceId: result.photo.id, s3Key: result.photo.s3_key, eventId }) ?? '';
+      return reply.status(result.duplicate ? 200 : 201).send({
+        face_id: result.photo.id,
+        image_url: await photos.url(result.photo.s3_key),
+        confidence: result.photo.confidence,
+        task_id: taskId,
+        status: result.photo.status,
+        duplicate: result.duplicate,
+      });
+    },
+  );
+
+  api.get(
+    '/faces/event/:event_id',
+    {
+      preHandler: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: "The event's photos with processing status (paginated; total in X-Total-Count)",
+        params: IdParams,
+        querystring: PhotoListQuery,
+        response: { 200: Type.Array(PhotoResponse), ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { skip, limit, status } = request.query;
+      const page = await photos.list(photographerOf(request).id, request.params.event_id, { offset: skip, limit, status });
+      reply.header('x-total-count', page.total);
+      return Promise.all(page.items.map((p) => toPhotoResponse(p, photos.url)));
+    },
+  );
+
+  api.get(
+    '/faces/event/:event_id/hashes',
+    {
+      preHandler: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: 'SHA-256 of every photo in the event (lets uploaders skip files the server has)',
+        params: IdParams,
+        response: { 200: Type.Object({ hashes: Type.Array(Type.String()) }), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => ({ hashes: await photos.hashes(photographerOf(request).id, request.params.event_id) }),
+  );
+
+  api.get(
+    '/events/:event_id/progress',
+    {
+      preHandler: requirePhotographer,
+      schema: { ...secured, summary: 'Processing progress: counts by status, faces found, rate and ETA', params: IdParams, response: { 200: ProgressResponse, ...errors(400, 401, 404) } },
+    },
+    async (request) => toProgressResponse(request.params.event_id, await photos.progress(photographerOf(request).id, request.params.event_id)),
+  );
+
+  api.delete(
+    '/faces/:face_id',
+    {
+      preHandler: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: 'Delete one photo with its embeddings, previews and original',
+        params: Type.Object({ face_id: Type.Integer({ minimum: 1, maximum: MAX_EVENT_ID }) }),
+        response: { 204: Type.Null(), ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await photos.remove(photographerOf(request).id, request.params.face_id);
+      return reply.status(204).send(null);
+    },
+  );
+}

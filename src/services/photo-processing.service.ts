@@ -1,0 +1,125 @@
+import sharp from 'sharp';
+import { ImageDecodeError, toStorageVector, type FaceEngine } from '../vision/index.js';
+import type { PhotoRepository } from '../repositories/photo.repository.js';
+import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
+import { ObjectNotFoundError, type PhotoStorage } from '../storage/index.js';
+
+/** Telegram shows photos up to 2560 px and takes uploads under 10 MB; 2048 px JPEG stays well under 5 MB. */
+const PREVIEW_SIDE = 2048;
+const PREVIEW_MAX_BYTES = 5 * 1024 * 1024;
+const THUMBNAIL_SIDE = 400;
+
+/** Time spent per stage, for logs and the ingest benchmark. */
+export interface ProcessingTimings {
+  fetch_ms: number;
+  analyze_ms: number;
+  previews_ms: number;
+  db_ms: number;
+}
+
+export type ProcessingOutcome =
+  | { status: 'done'; faces: number; timings: ProcessingTimings }
+  | { status: 'failed'; reason: string }
+  | { status: 'skipped'; reason: string };
+
+/** Previews are derived from the original's key, so a rerun overwrites rather than adds objects. */
+export function derivedKeys(s3Key: string): { preview: string; thumbnail: string } {
+  const slash = s3Key.lastIndexOf('/');
+  const dir = s3Key.slice(0, slash);
+  const base = s3Key.slice(slash + 1).replace(/\.[^.]+$/, '');
+  return { preview: `${dir}/previews/${base}.jpg`, thumbnail: `${dir}/thumbs/${base}.jpg` };
+}
+
+async function renderJpeg(image: Buffer, side: number, maxBytes: number): Promise<Buffer> {
+  for (const quality of [85, 75, 60]) {
+    const out = await sharp(image, { limitInputPixels: 268_402_689 })
+      .rotate()
+      .resize(side, side, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .toColorspace('srgb')
+      .jpeg({ quality, progressive: true })
+      .toBuffer();
+    if (out.length <= maxBytes) return out;
+  }
+  throw new Error(`preview stays above ${maxBytes} bytes`);
+}
+
+const elapsed = (since: number): number => Math.round((performance.now() - since) * 10) / 10;
+
+/**
+ * The seed's process_face_embedding: fetch → previews → detect, align, embed → replace the
+ * photo's embeddings in db_vector → record the result in db_main. Every step overwrites what a
+ * previous, interrupted attempt left, so the job can run any number of times.
+ */
+export function createPhotoProcessingService(deps: {
+  photos: PhotoRepository;
+  embeddings: EmbeddingRepository;
+  storage: PhotoStorage;
+  engine: FaceEngine;
+}) {
+  const { photos, embeddings, storage, engine } = deps;
+  return {
+    async process(job: { faceId: number; s3Key: string; eventId: number }): Promise<ProcessingOutcome> {
+      const photo = await photos.findById(job.faceId);
+      if (!photo || photo.event_id !== job.eventId) return { status: 'skipped', reason: 'photo no longer exists' };
+      await photos.markProcessing(photo.id);
+
+      let t = performance.now();
+      let original: Buffer;
+      try {
+        original = await storage.getBuffer(photo.s3_key);
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) {
+          await photos.markFailed(photo.id, 'The original file is missing from storage');
+          return { status: 'failed', reason: 'original missing' };
+        }
+        throw error;
+      }
+      const fetch_ms = elapsed(t);
+
+      t = performance.now();
+      let analysis;
+      try {
+        analysis = await engine.analyze(original, { mode: 'photo' });
+      } catch (error) {
+        if (error instanceof ImageDecodeError) {
+          await photos.markFailed(photo.id, `Not a readable image: ${error.message}`);
+          return { status: 'failed', reason: error.message };
+        }
+        throw error;
+      }
+      const analyze_ms = elapsed(t);
+
+      t = performance.now();
+      const keys = derivedKeys(photo.s3_key);
+      const [preview, thumbnail] = await Promise.all([
+        renderJpeg(original, PREVIEW_SIDE, PREVIEW_MAX_BYTES),
+        renderJpeg(original, THUMBNAIL_SIDE, PREVIEW_MAX_BYTES),
+      ]);
+      await Promise.all([storage.put(keys.preview, preview, 'image/jpeg'), storage.put(keys.thumbnail, thumbnail, 'image/jpeg')]);
+      const previews_ms = elapsed(t);
+
+      t = performance.now();
+      await embeddings.replaceForPhoto(
+        { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId },
+        analysis.faces.map((f) => ({ vector: toStorageVector(f.embedding), box: f.box, score: f.score })),
+      );
+      const stillThere = await photos.markDone(photo.id, {
+        face_count: analysis.faces.length,
+        confidence: analysis.faces.reduce((best, f) => Math.max(best, f.score), 0),
+        width: analysis.width,
+        height: analysis.height,
+        preview_key: keys.preview,
+        thumbnail_key: keys.thumbnail,
+      });
+      if (!stillThere) {
+        // Deleted while we worked: take back what this run wrote.
+        await embeddings.deleteByPhotos([photo.id]);
+        await Promise.all([storage.delete(keys.preview), storage.delete(keys.thumbnail)]);
+        return { status: 'skipped', reason: 'photo deleted during processing' };
+      }
+      return { status: 'done', faces: analysis.faces.length, timings: { fetch_ms, analyze_ms, previews_ms, db_ms: elapsed(t) } };
+    },
+  };
+}
+export type PhotoProcessingService = ReturnType<typeof createPhotoProcessingService>;

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, GRAPH_VERSION } from './faceapi-graphs.js';
+import { loadFaceApiWeights, type FaceApiWeights } from './faceapi-weights.js';
+
+/** Pack id of the default, npm-shipped model pack. */
+export const FACEAPI_PACK_ID = 'faceapi-resnet128';
+
+/** Paths of the generated ONNX files plus the SSD anchors (kept in memory, not in the graph). */
+export interface FaceApiModelFiles {
+  detector: string;
+  landmarks: string;
+  recognizer: string;
+  anchors: Float32Array;
+}
+
+interface CacheMeta {
+  graphVersion: string;
+  sources: Record<string, string>;
+}
+
+const NETS = [
+  { key: 'detector', weights: 'ssd_mobilenetv1_model', file: 'ssd_mobilenetv1.onnx', build: buildSsdGraph },
+  { key: 'landmarks', weights: 'face_landmark_68_model', file: 'face_landmark_68.onnx', build: buildLandmarkGraph },
+  { key: 'recognizer', weights: 'face_recognition_model', file: 'face_recognition.onnx', build: buildRecognitionGraph },
+] as const;
+
+async function fileSha256(file: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await readFile(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes sure `<modelDir>/faceapi-resnet128/*.onnx` exist and match the installed face-api weights
+ * and this code's graph version; (re)builds them otherwise. The hash of each written file is
+ * recorded too, so a truncated or edited file is rebuilt rather than loaded.
+ */
+export async function ensureFaceApiModels(modelDir: string, weightsDir?: string): Promise<FaceApiModelFiles> {
+  const dir = path.join(modelDir, FACEAPI_PACK_ID);
+  await mkdir(dir, { recursive: true });
+  const metaPath = path.join(dir, 'build-info.json');
+  let meta: CacheMeta | undefined;
+  try {
+    meta = JSON.parse(await readFile(metaPath, 'utf8')) as CacheMeta;
+  } catch {
+    meta = undefined;
+  }
+  const next: CacheMeta = { graphVersion: GRAPH_VERSION, sources: {} };
+  const out: Partial<Record<'detector' | 'landmarks' | 'recognizer', string>> = {};
+  let anchors: Float32Array | undefined;
+  let changed = false;
+  for (const net of NETS) {
+    const weights: FaceApiWeights = await loadFaceApiWeights(net.weights, weightsDir);
+    if (net.key === 'detector') {
+      anchors = weights.tensors.get('Output/extra_dim')?.data;
+    }
+    const file = path.join(dir, net.file);
+    const sourceKey = `${net.weights}:${weights.sha256}`;
+    const recorded = meta?.graphVersion === GRAPH_VERSION ? meta.sources[sourceKey] : undefined;
+    const actual = recorded ? await fileSha256(file) : undefined;
+    if (recorded && actual === recorded) {
+      next.sources[sourceKey] = recorded;
+    } else {
+      const bytes = net.build(weights);
+      // Write then rename: a crash mid-write must not leave a half file that looks valid.
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+      next.sources[sourceKey] = createHash('sha256').update(bytes).digest('hex');
+      changed = true;
+    }
+    out[net.key] = file;
+  }
+  if (changed || !meta) await writeFile(metaPath, JSON.stringify(next, null, 2));
+  if (!anchors || !out.detector || !out.landmarks || !out.recognizer) throw new Error('unreachable');
+  return { detector: out.detector, landmarks: out.landmarks, recognizer: out.recognizer, anchors };
+}

@@ -1,0 +1,211 @@
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { ScoredBox } from './box-utils.js';
+import {
+  alignFaceChip,
+  applySimilarity,
+  DLIB_CHIP_TEMPLATE_150,
+  estimateSimilarity,
+  fivePointsFrom68,
+  invertSimilarity,
+  type Point,
+} from './face-aligner.js';
+import type { AnalyzeOptions, DetectedFace, FaceAnalysis, FaceEngine, FaceEngineOptions } from './face-engine.js';
+import { LANDMARK_INPUT_SIZE, RECOGNITION_INPUT_SIZE } from './faceapi-graphs.js';
+import { ensureFaceApiModels, FACEAPI_PACK_ID } from './faceapi-model-cache.js';
+import { decodeImage, type RgbImage } from './image-decoder.js';
+import { calibrationFor, cosine, DEFAULT_THRESHOLD, distanceToSimilarity, normalize } from './similarity-calibration.js';
+import { SsdDetector } from './ssd-detector.js';
+
+/** How the recogniser's 150×150 input is cut from the image. */
+export type ChipMode = 'similarity' | 'box';
+
+/** Photo mode looks for faces down to this width by default (pixels of the oriented image). */
+export const DEFAULT_MIN_FACE = 24;
+/** Selfies are decoded with shrink-on-load to at most this side. */
+const SELFIE_MAX_SIDE = 1024;
+
+/** Creates onnxruntime sessions with the project's defaults. */
+export function sessionOptions(intraOpThreads?: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: intraOpThreads ?? Math.min(4, os.availableParallelism()),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+}
+
+/** Crops `box` (clipped to the image), pads it to a centred square and resizes to `size` — face-api's crop. */
+async function squareCrop(img: RgbImage, box: ScoredBox | { x1: number; y1: number; x2: number; y2: number }, size: number): Promise<{ data: Buffer; x0: number; y0: number; side: number }> {
+  const x1 = Math.min(img.width - 1, Math.max(0, Math.floor(box.x1)));
+  const y1 = Math.min(img.height - 1, Math.max(0, Math.floor(box.y1)));
+  const x2 = Math.min(img.width, Math.ceil(box.x2));
+  const y2 = Math.min(img.height, Math.ceil(box.y2));
+  const w = Math.max(1, x2 - x1);
+  const h = Math.max(1, y2 - y1);
+  const side = Math.max(w, h);
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left: x1, top: y1, width: Math.min(w, img.width - x1), height: Math.min(h, img.height - y1) })
+    .resize(size, size, { fit: 'contain', background: { r: 0, g: 0, b: 0 }, kernel: 'linear' })
+    .raw()
+    .toBuffer();
+  // Where the padded square's origin sits in the image (padding is centred).
+  return { data, x0: x1 - (side - w) / 2, y0: y1 - (side - h) / 2, side };
+}
+
+/** Packs several HWC uint8 crops into one NHWC float32 batch. */
+function toBatch(crops: Buffer[], size: number): Float32Array {
+  const out = new Float32Array(crops.length * size * size * 3);
+  crops.forEach((c, i) => {
+    const off = i * size * size * 3;
+    for (let j = 0; j < c.length; j++) out[off + j] = c[j]!;
+  });
+  return out;
+}
+
+/** The default pack: face-api's SSD + 68 landmarks + dlib ResNet, rebuilt as ONNX. */
+export class FaceApiEngine implements FaceEngine {
+  readonly packId = FACEAPI_PACK_ID;
+  readonly dimensions = 128;
+  readonly threshold = DEFAULT_THRESHOLD;
+  /** Which chip the recogniser gets; 'similarity' (5-point Umeyama) measured better on johns. */
+  chipMode: ChipMode = 'similarity';
+  private readonly calibration = calibrationFor(FACEAPI_PACK_ID);
+
+  private constructor(
+    readonly detector: SsdDetector,
+    private readonly landmarkSession: ort.InferenceSession,
+    private readonly recognizerSession: ort.InferenceSession,
+    private readonly detectorSession: ort.InferenceSession,
+    private readonly maxPixels?: number,
+  ) {}
+
+  static async create(opts: FaceEngineOptions): Promise<FaceApiEngine> {
+    const files = await ensureFaceApiModels(opts.modelDir);
+    const so = sessionOptions(opts.intraOpThreads);
+    const [det, lm, rec] = await Promise.all([
+      ort.InferenceSession.create(files.detector, so),
+      ort.InferenceSession.create(files.landmarks, so),
+      ort.InferenceSession.create(files.recognizer, so),
+    ]);
+    return new FaceApiEngine(new SsdDetector(det, files.anchors), lm, rec, det, opts.maxPixels);
+  }
+
+  async analyze(image: Buffer, opts: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+    const mode = opts.mode ?? 'photo';
+    const decoded = await decodeImage(image, {
+      maxPixels: this.maxPixels,
+      maxSide: mode === 'selfie' ? SELFIE_MAX_SIDE : undefined,
+    });
+    const faces = await this.analyzeRgb(decoded, opts);
+    // Map back to the full-resolution oriented image when decoding shrank it.
+    const f = decoded.originalWidth / decoded.width;
+    if (f !== 1) {
+      for (const face of faces) {
+        face.box = { x: face.box.x * f, y: face.box.y * f, width: face.box.width * f, height: face.box.height * f };
+        face.landmarks = face.landmarks.map(([x, y]) => [x * f, y * f]);
+      }
+    }
+    return { width: decoded.originalWidth, height: decoded.originalHeight, faces };
+  }
+
+  /** Detect → landmarks → align → embed on an already decoded image. */
+  async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetectedFace[]> {
+    const mode = opts.mode ?? 'photo';
+    const boxes = await this.detector.detect(img, {
+      minFaceSize: mode === 'photo' ? (opts.minFaceSize ?? DEFAULT_MIN_FACE) : undefined,
+      maxTiles: opts.maxTiles,
+      bigFaces: mode === 'photo' ? 'always' : 'fallback',
+    });
+    if (boxes.length === 0) return [];
+    const landmarks = await this.landmarks68(img, boxes);
+    const embeddings = await this.embed(img, landmarks);
+    return boxes.map((b, i) => ({
+      box: { x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 },
+      score: b.score,
+      landmarks: fivePointsFrom68(landmarks[i]!),
+      embedding: embeddings[i]!,
+    }));
+  }
+
+  /** 68 landmarks per box, in image pixels (face-api's crop and decoding). */
+  async landmarks68(img: RgbImage, boxes: ScoredBox[]): Promise<Point[][]> {
+    const size = LANDMARK_INPUT_SIZE;
+    const crops = await Promise.all(boxes.map((b) => squareCrop(img, b, size)));
+    const out = await this.landmarkSession.run({
+      input: new ort.Tensor('float32', toBatch(crops.map((c) => c.data), size), [crops.length, size, size, 3]),
+    });
+    const raw = out.landmarks!.data as Float32Array;
+    return crops.map((c, i) =>
+      Array.from({ length: 68 }, (_, p): Point => [c.x0 + raw[i * 136 + 2 * p]! * c.side, c.y0 + raw[i * 136 + 2 * p + 1]! * c.side]),
+    );
+  }
+
+  /** Unit embeddings from 68-point landmarks. */
+  async embed(img: RgbImage, landmarks: Point[][]): Promise<Float32Array[]> {
+    const chips = await Promise.all(landmarks.map((lm) => this.chip(img, lm)));
+    return this.embedChips(chips);
+  }
+
+  /** Runs the recogniser on 150×150 RGB chips. */
+  async embedChips(chips: Buffer[]): Promise<Float32Array[]> {
+    const size = RECOGNITION_INPUT_SIZE;
+    const out = await this.recognizerSession.run({
+      input: new ort.Tensor('float32', toBatch(chips, size), [chips.length, size, size, 3]),
+    });
+    const raw = out.descriptor!.data as Float32Array;
+    return chips.map((_, i) => normalize(raw.slice(i * 128, (i + 1) * 128)));
+  }
+
+  /** The recogniser's input chip for one face. */
+  async chip(img: RgbImage, lm: Point[]): Promise<Buffer> {
+    if (this.chipMode === 'box') {
+      // face-api: landmarks' bounding box padded by 20 %, centred square, resized.
+      let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+      for (const [x, y] of lm) {
+        x1 = Math.min(x1, x); y1 = Math.min(y1, y); x2 = Math.max(x2, x); y2 = Math.max(y2, y);
+      }
+      const pw = (x2 - x1) * 0.1, ph = (y2 - y1) * 0.1;
+      return (await squareCrop(img, { x1: x1 - pw, y1: y1 - ph, x2: x2 + pw, y2: y2 + ph }, RECOGNITION_INPUT_SIZE)).data;
+    }
+    const { image, points } = await prefilter(img, fivePointsFrom68(lm));
+    return alignFaceChip(image, points);
+  }
+
+  similarity(a: Float32Array, b: Float32Array): number {
+    const d = Math.sqrt(Math.max(0, 2 - 2 * cosine(a, b)));
+    return distanceToSimilarity(d, this.calibration);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.detectorSession.release(), this.landmarkSession.release(), this.recognizerSession.release()]);
+  }
+}
+
+/**
+ * Bilinear warping aliases when a face is much larger than the 150 px chip; shrink the face's
+ * neighbourhood with sharp first (area filter) and return it with the points in its coordinates.
+ */
+async function prefilter(img: RgbImage, points: Point[]): Promise<{ image: RgbImage; points: Point[] }> {
+  const t = estimateSimilarity(points, DLIB_CHIP_TEMPLATE_150);
+  const chipPerImagePx = Math.hypot(t.a, t.b);
+  if (chipPerImagePx > 0.67) return { image: img, points };
+  const inv = invertSimilarity(t);
+  const corners = ([[0, 0], [150, 0], [0, 150], [150, 150]] as Point[]).map((p) => applySimilarity(inv, p));
+  const x1 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0])) - 2));
+  const y1 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1])) - 2));
+  const x2 = Math.min(img.width, Math.ceil(Math.max(...corners.map((c) => c[0])) + 2));
+  const y2 = Math.min(img.height, Math.ceil(Math.max(...corners.map((c) => c[1])) + 2));
+  if (x2 - x1 < 2 || y2 - y1 < 2) return { image: img, points };
+  const w = Math.max(1, Math.round((x2 - x1) * chipPerImagePx));
+  const h = Math.max(1, Math.round((y2 - y1) * chipPerImagePx));
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left: x1, top: y1, width: x2 - x1, height: y2 - y1 })
+    .resize(w, h, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  const fx = w / (x2 - x1), fy = h / (y2 - y1);
+  return { image: { data, width: w, height: h }, points: points.map(([x, y]) => [(x - x1) * fx, (y - y1) * fy]) };
+}
