@@ -10,6 +10,7 @@ import { ADMIN_TOKEN_HEADER } from './api/routes/admin.routes.js';
 import { createPhotographerRepository } from './repositories/photographer.repository.js';
 import { createPhotographerService } from './services/photographer.service.js';
 import { DomainError } from './errors.js';
+import { registerVisionCommands } from './vision/cli.js';
 
 /** Photographer administration, either directly on the database or through the running embedded server. */
 interface PhotographerAdmin {
@@ -136,6 +137,7 @@ export function buildCli(env: Record<string, string | undefined>): Command {
         await admin.close();
       }
     });
+  registerVisionCommands(program, () => config().modelDir);
   return program;
 }
 

@@ -34,6 +34,8 @@ const EnvSchema = Type.Object({
   TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$' })),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
+  SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
 });
 type Env = Static<typeof EnvSchema>;
@@ -71,6 +73,7 @@ export interface Config {
   /** onnxruntime intra-op threads per session; 0 lets the engine choose (CPU count, at most 4). */
   ortThreads: number;
   uploadMaxBytes: number;
+  search: { timeoutMs: number; publicPerMinute: number };
   telegramBotToken: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -152,6 +155,7 @@ function toConfig(env: Env): Config {
     modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
     ortThreads: env.ORT_THREADS,
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
+    search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE },
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -14,6 +14,11 @@ import { createPhotographerService } from './services/photographer.service.js';
 import { createEventService } from './services/event.service.js';
 import { createEventCleanupService } from './services/event-cleanup.service.js';
 import { createPhotoService } from './services/photo.service.js';
+import { createSearchService } from './services/search.service.js';
+import { createSelfieRepository } from './repositories/selfie.repository.js';
+import { createSearchAuditRepository } from './repositories/search-audit.repository.js';
+import { createVectorSearchRepository } from './repositories/vector-search.repository.js';
+import { createJobWaiter, type JobWaiter } from './queue/job-waiter.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -29,8 +34,14 @@ export interface Dependencies {
   close(): Promise<void>;
 }
 
-function createRepositories(dbs: Databases) {
+// A selfie waits in Redis only until a search worker takes it.
+const SELFIE_TTL_SECONDS = 120;
+
+function createRepositories(dbs: Databases, redis: Redis, config: Config) {
   return {
+    selfies: createSelfieRepository(redis, { prefix: config.queue.prefix, ttlSeconds: SELFIE_TTL_SECONDS }),
+    searchAudit: createSearchAuditRepository(dbs.main),
+    vectorSearch: createVectorSearchRepository(dbs.vector),
     photographers: createPhotographerRepository(dbs.main),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
@@ -38,7 +49,7 @@ function createRepositories(dbs: Databases) {
   };
 }
 
-function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, storage: PhotoStorage, config: Config) {
+function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, waiter: JobWaiter, storage: PhotoStorage, config: Config) {
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     events: createEventService({ events: repos.events, jobs }),
@@ -50,6 +61,15 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       storage,
       jobs,
       imageUrlTtlSeconds: config.imageUrlTtlSeconds,
+    }),
+    search: createSearchService({
+      events: repos.events,
+      photos: repos.photos,
+      selfies: repos.selfies,
+      audit: repos.searchAudit,
+      jobs,
+      waiter,
+      timeoutMs: config.search.timeoutMs,
     }),
   };
 }
@@ -86,8 +106,10 @@ export async function createDependencies(config: Config, logger: Logger, options
     const jobs = createJobProducer(redis, { prefix: config.queue.prefix, attempts: config.queue.attempts });
     closers.push(() => jobs.close());
 
-    const repositories = createRepositories(dbs);
-    const services = createServices(repositories, jobs, storage, config);
+    const waiter = createJobWaiter(redis, { queueName: 'search', prefix: config.queue.prefix });
+    closers.push(() => waiter.close());
+    const repositories = createRepositories(dbs, redis, config);
+    const services = createServices(repositories, jobs, waiter, storage, config);
     return { config, logger, dbs, storage, signer, redis, jobs, repositories, services, close };
   } catch (error) {
     await close();

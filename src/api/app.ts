@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.routes.js';
 import { fileRoutes } from './routes/files.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { photoRoutes } from './routes/photos.routes.js';
+import { searchRoutes } from './routes/search.routes.js';
 
 /** What the API needs from the shared dependencies. */
 export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
@@ -43,7 +44,19 @@ export async function buildApi(deps: ApiDependencies, options: { adminToken?: st
   await app.register(
     async (v1) => {
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
-      await v1.register(photoRoutes, { photos: deps.services.photos, requirePhotographer, uploadMaxBytes: deps.config.uploadMaxBytes });
+      await v1.register(async (scope) => {
+        // One multipart registration per scope: uploads stream with their own limit; selfies are small.
+        await scope.register(photoRoutes, { photos: deps.services.photos, requirePhotographer, uploadMaxBytes: deps.config.uploadMaxBytes });
+      });
+      await v1.register(searchRoutes, {
+        search: deps.services.search,
+        photographers: deps.services.photographers,
+        url: deps.services.photos.url,
+        redis: deps.redis,
+        queuePrefix: deps.config.queue.prefix,
+        publicPerMinute: deps.config.search.publicPerMinute,
+        requirePhotographer,
+      });
       if (deps.config.storage.kind === 'local') await v1.register(fileRoutes, { dir: deps.config.storage.dir, signer: deps.signer });
     },
     { prefix: '/api/v1' },

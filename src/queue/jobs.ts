@@ -7,7 +7,32 @@ export interface JobPayloads {
   'process-photo': { faceId: number; s3Key: string; eventId: number };
   /** Removes an event's photos, embeddings and objects, then the event row. Idempotent. */
   'delete-event': { eventId: number };
+  /**
+   * The seed's search_similar_faces_task. The selfie travels as a short-lived Redis key
+   * (taken and deleted by the worker), never inside the job, so it is not kept in job history.
+   */
+  'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number };
 }
+
+/** A face box in pixels. */
+export interface JobFaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What a selfie search found: matches, or why the selfie cannot be used. */
+export type SearchJobResult =
+  | {
+      status: 'ok';
+      matches: { faceId: number; similarity: number }[];
+      modelPack: string;
+      timings: { decode_detect_embed_ms: number; db_ms: number };
+    }
+  | { status: 'no_face' }
+  | { status: 'multiple_faces'; faces: JobFaceBox[] }
+  | { status: 'selfie_expired' };
 
 /** What a handler reports: done, nothing to do, or failed for good (no retry). */
 export type JobOutcome<R = undefined> =
@@ -18,6 +43,7 @@ export type JobOutcome<R = undefined> =
 export interface JobResults {
   'process-photo': { faces: number };
   'delete-event': { photos: number; embeddings: number; objects: number };
+  'search-selfie': SearchJobResult;
 }
 
 export type JobName = keyof JobPayloads;
@@ -27,6 +53,7 @@ export type JobOf<N extends JobName> = JobPayloads[N];
 export const QUEUE_OF = {
   'process-photo': 'photos',
   'delete-event': 'maintenance',
+  'search-selfie': 'search',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];

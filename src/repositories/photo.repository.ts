@@ -88,6 +88,13 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       return row && toPhoto(row);
     },
 
+    /** Processed photos of one event among the given ids (search results pass through here). */
+    async findDoneInEvent(eventId: number, ids: number[]): Promise<Photo[]> {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('faces').selectAll().where('event_id', '=', eventId).where('id', 'in', ids).where('status', '=', 'done').execute();
+      return rows.map(toPhoto);
+    },
+
     async findById(id: number): Promise<Photo | undefined> {
       const row = await db.selectFrom('faces').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toPhoto(row);

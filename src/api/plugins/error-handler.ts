@@ -10,6 +10,9 @@ const STATUS: Record<string, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   event_inactive: 409,
+  no_face: 422,
+  multiple_faces: 422,
+  search_timeout: 504,
 };
 
 /**

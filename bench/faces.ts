@@ -1,0 +1,173 @@
+/**
+ * Face engine benchmark: detection and identity quality on dlib's dev data, speed and memory,
+ * and the same through @vladmandic/face-api on tfjs-wasm for comparison.
+ *   npm run bench:faces [-- --quick] [-- --no-reference]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp, { type OverlayOptions } from 'sharp';
+import { FaceApiEngine } from '../src/vision/faceapi-pack.js';
+import { decodeImage } from '../src/vision/image-decoder.js';
+import { identityMetrics, loadFaceSet, loadJohns, matchDetections, type IdentityMetrics } from './lib/face-metrics.js';
+import { FaceApiReference } from './lib/faceapi-reference.js';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const withReference = !args.has('--no-reference');
+const root = path.resolve(import.meta.dirname, '..');
+const devDir = path.join(root, 'test/.fixtures/dlib');
+const modelDir = path.join(root, 'test/.fixtures/models');
+const runs = quick ? 3 : 7;
+
+if (!existsSync(path.join(devDir, 'johns'))) execFileSync('bash', [path.join(root, 'scripts/fetch-dev-data.sh'), devDir], { stdio: 'inherit' });
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (x: number, d = 1): string => `${(x * 100).toFixed(d)} %`;
+async function timeIt(fn: () => Promise<unknown>, n = runs): Promise<number> {
+  await fn(); // warm-up
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+function table(rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  rows.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
+const euclidSimilarity = (a: Float32Array, b: Float32Array): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return -Math.sqrt(s);
+};
+
+const engine = await FaceApiEngine.create({ modelDir, intraOpThreads: 2 });
+
+// ---------------------------------------------------------------- detection
+const set = await loadFaceSet(devDir);
+const detOurs: { tp: number; fn: number; fp: number }[] = [];
+for (const im of set) detOurs.push(matchDetections(im.boxes, (await engine.analyze(await readFile(im.file))).faces.map((f) => f.box)));
+
+// ---------------------------------------------------------------- identity
+const johns = await loadJohns(devDir);
+async function ourIdentity(rotate: number, mode: 'similarity' | 'box'): Promise<IdentityMetrics & { missed: number }> {
+  engine.chipMode = mode;
+  const items: { person: string; embedding: Float32Array }[] = [];
+  let missed = 0;
+  for (const [k, j] of johns.entries()) {
+    let buf = await readFile(j.file);
+    if (rotate) buf = await sharp(buf).rotate((k % 2 ? 1 : -1) * rotate, { background: '#000' }).jpeg({ quality: 95 }).toBuffer();
+    const faces = (await engine.analyze(buf, { mode: 'selfie' })).faces;
+    if (!faces.length) { missed++; continue; }
+    items.push({ person: j.person, embedding: faces.reduce((a, b) => (b.score > a.score ? b : a)).embedding });
+  }
+  engine.chipMode = 'similarity';
+  return { ...identityMetrics(items, (a, b) => engine.similarity(a, b), engine.threshold), missed };
+}
+const idRows: string[][] = [['pipeline', 'faces', 'rank-1', 'FAR@op', 'TAR@op', 'EER', 'max impostor', 'min genuine']];
+const fmtId = (name: string, m: IdentityMetrics & { missed: number }, fmt: (x: number) => string): string[] => [
+  name, `${m.n}/${m.n + m.missed}`, pct(m.rank1), pct(m.far, 2), pct(m.tar), pct(m.eer, 2), fmt(m.maxImpostor), fmt(m.minGenuine),
+];
+const simFmt = (x: number): string => x.toFixed(3);
+idRows.push(fmtId('ours, 5-pt similarity chip (sim ≥ 0.7)', await ourIdentity(0, 'similarity'), simFmt));
+idRows.push(fmtId('ours, face-api box chip (sim ≥ 0.7)', await ourIdentity(0, 'box'), simFmt));
+idRows.push(fmtId('ours, similarity chip, ±20°', await ourIdentity(20, 'similarity'), simFmt));
+idRows.push(fmtId('ours, box chip, ±20°', await ourIdentity(20, 'box'), simFmt));
+async function referenceIdentity(reference: FaceApiReference): Promise<void> {
+  const items: { person: string; embedding: Float32Array }[] = [];
+  let missed = 0;
+  for (const j of johns) {
+    const r = await reference.analyze(await readFile(j.file));
+    if (!r.length) { missed++; continue; }
+    items.push({ person: j.person, embedding: r.reduce((a, b) => (b.detection.score > a.detection.score ? b : a)).descriptor });
+  }
+  idRows.push(fmtId('face-api (euclid ≤ 0.6, its default)', { ...identityMetrics(items, euclidSimilarity, -0.6), missed }, (x) => `d=${(-x).toFixed(3)}`));
+}
+
+// ---------------------------------------------------------------- speed
+const photo12 = await sharp(await readFile(path.join(devDir, 'faces/bald_guys.jpg'))).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
+const selfie = await sharp(await readFile(path.join(devDir, 'faces/Tom_Cruise_avp_2014_4.jpg'))).resize(1080, 1440, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+const cases: [string, Buffer, 'photo' | 'selfie'][] = [
+  ['12 MP JPEG, photo mode (tiled)', photo12, 'photo'],
+  ['12 MP JPEG, selfie mode (1 pass)', photo12, 'selfie'],
+  ['selfie 1080×1440', selfie, 'selfie'],
+];
+const oursSpeed: { ms: number; faces: number }[] = [];
+for (const [, buf, mode] of cases) {
+  oursSpeed.push({ ms: await timeIt(() => engine.analyze(buf, { mode })), faces: (await engine.analyze(buf, { mode })).faces.length });
+}
+// Per face: landmarks + alignment + embedding, batched, on the 12 MP photo's faces.
+const img12 = await decodeImage(photo12);
+const boxes12 = await engine.detector.detect(img12, { minFaceSize: 24 });
+const perFace = (await timeIt(async () => engine.embed(img12, await engine.landmarks68(img12, boxes12)))) / Math.max(1, boxes12.length);
+
+const rssOurs = process.resourceUsage().maxRSS / 1024;
+
+// Small faces: dlib group photos shrunk so faces are ~24 px, pasted into a 6000×4000 frame.
+const smallSet = set.filter((im) => im.boxes.every((b) => b.width <= 45) && im.boxes.length >= 6);
+const shrink = 24 / 37;
+const composites: OverlayOptions[] = [];
+const smallTruth: { x: number; y: number; width: number; height: number; ignore: boolean }[] = [];
+for (const [k, im] of smallSet.entries()) {
+  const left = 300 + (k % 3) * 1900, top = 300 + Math.floor(k / 3) * 1900;
+  const meta = await sharp(im.file).metadata();
+  composites.push({ input: await sharp(im.file).resize(Math.round(meta.width! * shrink)).toBuffer(), left, top });
+  for (const b of im.boxes) smallTruth.push({ x: left + b.x * shrink, y: top + b.y * shrink, width: b.width * shrink, height: b.height * shrink, ignore: b.ignore });
+}
+const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#7a8a7a' } }).composite(composites).jpeg({ quality: 92 }).toBuffer();
+const smallRows = [['6000×4000 frame, faces ≈ 24 px', 'recall', 'FP', 'ms']];
+for (const maxTiles of quick ? [48, 400] : [48, 120, 400]) {
+  const t0 = performance.now();
+  const res = await engine.analyze(frame, { maxTiles });
+  const ms = performance.now() - t0;
+  const m = matchDetections(smallTruth, res.faces.map((f) => f.box));
+  smallRows.push([`maxTiles ${maxTiles}${maxTiles === 48 ? ' (default)' : ''}`, pct(m.tp / (m.tp + m.fn)), String(m.fp), ms.toFixed(0)]);
+}
+const rssSmall = process.resourceUsage().maxRSS / 1024;
+
+// ---------------------------------------------------------------- face-api reference
+const detRows = [['image', 'faces', 'ours TP', 'ours FP', 'face-api TP', 'face-api FP']];
+const speedRows = [['case', 'ours ms', 'face-api ms', 'speed-up', 'faces (ours / face-api)']];
+const tot = { tp: 0, fn: 0, fp: 0, rtp: 0, rfn: 0, rfp: 0 };
+const reference = withReference ? await FaceApiReference.create() : undefined;
+for (const [k, im] of set.entries()) {
+  const ours = detOurs[k]!;
+  tot.tp += ours.tp; tot.fn += ours.fn; tot.fp += ours.fp;
+  let ref = { tp: NaN, fn: NaN, fp: NaN };
+  if (reference) {
+    ref = matchDetections(im.boxes, (await reference.detect(await readFile(im.file))).map((d) => d.box));
+    tot.rtp += ref.tp; tot.rfn += ref.fn; tot.rfp += ref.fp;
+  }
+  detRows.push([path.basename(im.file), String(ours.tp + ours.fn), String(ours.tp), String(ours.fp), String(ref.tp), String(ref.fp)]);
+}
+detRows.push(['recall', '', pct(tot.tp / (tot.tp + tot.fn)), '', reference ? pct(tot.rtp / (tot.rtp + tot.rfn)) : '-', '']);
+detRows.push(['FP / image', '', '', (tot.fp / set.length).toFixed(2), '', reference ? (tot.rfp / set.length).toFixed(2) : '-']);
+if (reference) await referenceIdentity(reference);
+for (const [k, [name, buf]] of cases.entries()) {
+  const ours = oursSpeed[k]!;
+  let ref = NaN, nRef = NaN;
+  if (reference) {
+    ref = await timeIt(() => reference.analyze(buf), quick ? 2 : 3);
+    nRef = (await reference.analyze(buf)).length;
+  }
+  speedRows.push([name, ours.ms.toFixed(0), reference ? ref.toFixed(0) : '-', reference ? `${(ref / ours.ms).toFixed(1)}×` : '-', `${ours.faces} / ${reference ? nRef : '-'}`]);
+}
+speedRows.push([`per face (landmarks+align+embed, ${boxes12.length} faces)`, perFace.toFixed(1), '', '', '']);
+
+console.log('\n## Detection: dlib faces/ (training.xml + testing.xml), IoU ≥ 0.4\n');
+table(detRows);
+console.log('\n## Identity: dlib johns/ (5 people × 11), leave-one-out; ±20° = every chip rotated alternately\n');
+table(idRows);
+console.log('\n## Small faces (synthetic)\n');
+table(smallRows);
+console.log(`\n## Speed (median of ${runs}, 2 intra-op threads; decode included)\n`);
+table(speedRows);
+console.log(`\nPeak RSS, our engine (dev data, 12 MP photos, selfies): ${rssOurs.toFixed(0)} MB; after the 6000×4000 small-face runs: ${rssSmall.toFixed(0)} MB; with face-api loaded too: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+await engine.close();

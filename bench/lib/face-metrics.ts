@@ -1,0 +1,142 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A ground-truth face box from dlib's imglab XML. */
+export interface TruthBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  ignore: boolean;
+}
+
+/** One annotated image of dlib's faces/ set. */
+export interface AnnotatedImage {
+  file: string;
+  boxes: TruthBox[];
+}
+
+/** Parses dlib imglab XML (training.xml / testing.xml); tiny regex parser, the format is flat. */
+export async function parseDlibXml(xmlPath: string): Promise<AnnotatedImage[]> {
+  const xml = await readFile(xmlPath, 'latin1');
+  const images: AnnotatedImage[] = [];
+  for (const m of xml.matchAll(/<image file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g)) {
+    const boxes: TruthBox[] = [];
+    for (const b of m[2]!.matchAll(/<box ([^>]*?)\/?>/g)) {
+      const attr = (k: string): number => Number(new RegExp(`${k}='(-?\\d+)'`).exec(b[1]!)?.[1] ?? 0);
+      boxes.push({ x: attr('left'), y: attr('top'), width: attr('width'), height: attr('height'), ignore: /ignore='1'/.test(b[1]!) });
+    }
+    images.push({ file: path.join(path.dirname(xmlPath), m[1]!), boxes });
+  }
+  return images;
+}
+
+/** All annotated images of faces/ (training + testing). */
+export async function loadFaceSet(devDir: string): Promise<AnnotatedImage[]> {
+  const dir = path.join(devDir, 'faces');
+  return [...(await parseDlibXml(path.join(dir, 'training.xml'))), ...(await parseDlibXml(path.join(dir, 'testing.xml')))];
+}
+
+/** johns/: one folder per person. */
+export async function loadJohns(devDir: string): Promise<{ file: string; person: string }[]> {
+  const dir = path.join(devDir, 'johns');
+  const out: { file: string; person: string }[] = [];
+  for (const person of (await readdir(dir)).sort()) {
+    for (const f of (await readdir(path.join(dir, person))).sort()) {
+      if (/\.(jpe?g|png)$/i.test(f)) out.push({ file: path.join(dir, person, f), person });
+    }
+  }
+  return out;
+}
+
+/** A detection in x/y/width/height form. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function rectIou(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const i = w * h;
+  return i / (a.width * a.height + b.width * b.height - i);
+}
+
+/** Greedy one-to-one matching at IoU ≥ minIou; ignored truths neither count nor make FPs. */
+export function matchDetections(truth: TruthBox[], dets: Rect[], minIou = 0.4): { tp: number; fn: number; fp: number } {
+  const used = new Set<number>();
+  let tp = 0, fn = 0;
+  const pairs: { t: number; d: number; iou: number }[] = [];
+  truth.forEach((t, ti) => dets.forEach((d, di) => {
+    const v = rectIou(t, d);
+    if (v >= minIou) pairs.push({ t: ti, d: di, iou: v });
+  }));
+  pairs.sort((a, b) => b.iou - a.iou);
+  const matchedT = new Set<number>();
+  for (const p of pairs) {
+    if (matchedT.has(p.t) || used.has(p.d)) continue;
+    matchedT.add(p.t);
+    used.add(p.d);
+  }
+  truth.forEach((t, ti) => {
+    if (t.ignore) return;
+    if (matchedT.has(ti)) tp++;
+    else fn++;
+  });
+  const fp = dets.length - used.size;
+  return { tp, fn, fp };
+}
+
+/** Identity metrics over embeddings with labels. */
+export interface IdentityMetrics {
+  n: number;
+  rank1: number;
+  genuinePairs: number;
+  impostorPairs: number;
+  /** False accept rate at the threshold (impostor pairs with similarity ≥ threshold). */
+  far: number;
+  /** True accept rate at the threshold. */
+  tar: number;
+  /** Equal error rate (FAR = FRR), by sweeping the similarity. */
+  eer: number;
+  /** Largest impostor and smallest genuine similarity. */
+  maxImpostor: number;
+  minGenuine: number;
+}
+
+export function identityMetrics(
+  items: { person: string; embedding: Float32Array }[],
+  similarity: (a: Float32Array, b: Float32Array) => number,
+  threshold: number,
+): IdentityMetrics {
+  const n = items.length;
+  const sim: number[][] = items.map(() => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) sim[i]![j] = sim[j]![i] = similarity(items[i]!.embedding, items[j]!.embedding);
+  let correct = 0;
+  const genuine: number[] = [], impostor: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = -1, bestJ = -1;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      if (sim[i]![j]! > best) { best = sim[i]![j]!; bestJ = j; }
+      if (j > i) (items[i]!.person === items[j]!.person ? genuine : impostor).push(sim[i]![j]!);
+    }
+    if (bestJ >= 0 && items[bestJ]!.person === items[i]!.person) correct++;
+  }
+  const far = impostor.filter((s) => s >= threshold).length / Math.max(1, impostor.length);
+  const tar = genuine.filter((s) => s >= threshold).length / Math.max(1, genuine.length);
+  const cands = [...genuine, ...impostor].sort((a, b) => a - b);
+  let eer = 1, gap = Infinity;
+  for (const t of cands) {
+    const fa = impostor.filter((s) => s >= t).length / impostor.length;
+    const fr = genuine.filter((s) => s < t).length / genuine.length;
+    if (Math.abs(fa - fr) < gap) { gap = Math.abs(fa - fr); eer = (fa + fr) / 2; }
+  }
+  return {
+    n, rank1: correct / Math.max(1, n), genuinePairs: genuine.length, impostorPairs: impostor.length,
+    far, tar, eer, maxImpostor: Math.max(...impostor), minGenuine: Math.min(...genuine),
+  };
+}

@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The FacePass API answered with an error (or could not be reached: `status` 0). */
+export class ApiError extends Error {
+  constructor(
+    /** HTTP status; 0 for a network error. */
+    readonly status: number,
+    /** The API's error code (`unauthorized`, `not_found`, …) or `network_error`. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Worth retrying: the service or the network is briefly unavailable. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+/** The upload endpoint's answer. */
+export interface UploadAnswer {
+  face_id: number;
+  task_id: string;
+  status: string;
+  duplicate: boolean;
+}
+
+/** GET /events/{id}/progress. */
+export interface EventProgressAnswer {
+  event_id: number;
+  total: number;
+  pending: number;
+  processing: number;
+  done: number;
+  failed: number;
+  faces: number;
+  photos_per_minute: number;
+  eta_seconds: number | null;
+  complete: boolean;
+}
+
+/** A photo whose processing failed, as listed by the API. */
+export interface FailedPhoto {
+  id: number;
+  original_name: string | null;
+  error: string | null;
+}
+
+/** The few calls the uploader makes, authenticated with a photographer's API key. */
+export interface FacePassClient {
+  /** SHA-256 (hex) of every photo already in the event. */
+  hashes(eventId: number): Promise<Set<string>>;
+  /** Uploads one file, streamed from disk. */
+  upload(eventId: number, file: string): Promise<UploadAnswer>;
+  progress(eventId: number): Promise<EventProgressAnswer>;
+  /** Every photo of the event whose processing failed. */
+  failedPhotos(eventId: number): Promise<FailedPhoto[]>;
+}
+
+/** Accepts `http://host:8000`, with or without a trailing slash or `/api/v1`. */
+export function apiBase(url: string): string {
+  return `${url.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}/api/v1`;
+}
+
+const PAGE = 500;
+
+/** A fetch-based client of the FacePass API. */
+export function createFacePassClient(options: { url: string; apiKey: string }): FacePassClient {
+  const base = apiBase(options.url);
+  const auth = { authorization: `Bearer ${options.apiKey}` };
+
+  const call = async <T>(method: string, route: string, body?: FormData): Promise<{ status: number; json: T; headers: Headers }> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${route}`, { method, headers: auth, body });
+    } catch (error) {
+      // fetch hides the socket error in `cause`; that is the part worth showing.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new ApiError(0, 'network_error', `Cannot reach ${base}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const err = (json ?? {}) as { error?: string; message?: string };
+      throw new ApiError(res.status, err.error ?? `http_${res.status}`, err.message ?? `HTTP ${res.status} ${res.statusText}`);
+    }
+    return { status: res.status, json: json as T, headers: res.headers };
+  };
+
+  return {
+    async hashes(eventId) {
+      return new Set((await call<{ hashes: string[] }>('GET', `/faces/event/${eventId}/hashes`)).json.hashes);
+    },
+    async upload(eventId, file) {
+      const form = new FormData();
+      // The server reads event_id before the file part, so it must be appended first.
+      form.append('event_id', String(eventId));
+      // openAsBlob streams from disk when the form is sent: a file is never read whole into memory.
+      form.append('file', await fs.openAsBlob(file), path.basename(file));
+      return (await call<UploadAnswer>('POST', '/faces/upload', form)).json;
+    },
+    async progress(eventId) {
+      return (await call<EventProgressAnswer>('GET', `/events/${eventId}/progress`)).json;
+    },
+    async failedPhotos(eventId) {
+      const all: FailedPhoto[] = [];
+      for (let skip = 0; ; skip += PAGE) {
+        const page = (await call<FailedPhoto[]>('GET', `/faces/event/${eventId}?status=failed&limit=${PAGE}&skip=${skip}`)).json;
+        all.push(...page);
+        if (page.length < PAGE) return all;
+      }
+    },
+  };
+}

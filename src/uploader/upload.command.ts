@@ -1,0 +1,93 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { createFacePassClient } from './facepass.client.js';
+import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
+import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
+import {
+  createStatusLine,
+  createTerminalReporter,
+  formatProcessingFailures,
+  formatProcessingProgress,
+  formatUploadSummary,
+  type TerminalOutput,
+} from './terminal.reporter.js';
+
+/** Where the command writes and how it reports its exit status; the process by default, captures in tests. */
+export interface CommandIo {
+  stdout: TerminalOutput;
+  stderr: TerminalOutput;
+  setExitCode(code: number): void;
+}
+
+const processIo: CommandIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+const positiveInt =
+  (max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
+    return n;
+  };
+
+interface UploadCommandOptions {
+  event: number;
+  url?: string;
+  key?: string;
+  concurrency: number;
+  wait?: boolean;
+  json?: boolean;
+}
+
+const silent: UploadReporter = { start: () => {}, update: () => {}, retrying: () => {}, finish: () => {} };
+
+/**
+ * Adds `facepass upload --event <id> <folder|files...>`. `env` supplies FACEPASS_URL and
+ * FACEPASS_API_KEY (the command never reads process.env itself).
+ */
+export function registerUploadCommand(program: Command, env: Record<string, string | undefined>, io: CommandIo = processIo): Command {
+  return program
+    .command('upload')
+    .description('upload photos to an event: concurrent, resumable (skips what the server has), with progress')
+    .argument('<paths...>', 'folders (searched recursively for jpg, jpeg, png, webp, avif, tif, tiff) and files')
+    .requiredOption('--event <id>', 'event id', positiveInt(2147483647))
+    .option('--url <base>', 'server URL (default: FACEPASS_URL or http://localhost:8000)')
+    // No default shown for the key: help output must not print a secret taken from the environment.
+    .option('--key <apiKey>', 'photographer API key (default: FACEPASS_API_KEY)')
+    .option('--concurrency <n>', 'files uploaded at once', positiveInt(64), 4)
+    .option('--wait', 'after uploading, wait until every photo is processed, showing progress')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .action(async (paths: string[], opts: UploadCommandOptions) => {
+      const url = opts.url || env.FACEPASS_URL || 'http://localhost:8000';
+      const apiKey = opts.key || env.FACEPASS_API_KEY;
+      if (!apiKey) {
+        throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY (facepass photographer create prints one)');
+      }
+      // With --json on a pipe, stderr stays quiet so scripts see only errors there.
+      const showProgress = !opts.json || io.stderr.isTTY === true;
+      const client = createFacePassClient({ url, apiKey });
+      const summary: UploadSummary = await uploadFolder(
+        { url, apiKey, client, eventId: opts.event, paths, concurrency: opts.concurrency },
+        showProgress ? createTerminalReporter(io.stderr) : silent,
+      );
+      if (!opts.json) io.stdout.write(`${formatUploadSummary(summary)}\n`);
+
+      let processing: ProcessingResult | undefined;
+      if (opts.wait && !summary.aborted) {
+        const line = createStatusLine(io.stderr);
+        processing = await waitForProcessing(client, opts.event, {
+          onProgress: (p) => showProgress && line.show(formatProcessingProgress(p), p.complete),
+        });
+        line.end();
+        if (!opts.json) io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${formatProcessingFailures(processing.failures)}\n`);
+      }
+
+      if (opts.json) io.stdout.write(`${JSON.stringify({ event_id: opts.event, upload: summary, ...(processing && { processing }) }, null, 2)}\n`);
+      const ok = summary.failed.length === 0 && !summary.aborted && (processing?.failures.length ?? 0) === 0;
+      if (!ok) io.setExitCode(1);
+    });
+}
