@@ -22,6 +22,7 @@ const EnvSchema = Type.Object({
   QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'facepass' }),
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  JOB_LOCK_SECONDS: Type.Integer({ minimum: 2, maximum: 3600, default: 60 }),
   S3_BUCKET: Type.Optional(Type.String({ minLength: 3 })),
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
@@ -64,7 +65,8 @@ export interface Config {
   databases: { main: DatabaseTarget; vector: DatabaseTarget };
   /** `undefined` means: start a private redis-server under the data directory. */
   redisUrl: string | undefined;
-  queue: { prefix: string; attempts: number; concurrency: number };
+  /** `lockSeconds`: how long a job stays claimed without a heartbeat before a crashed worker's job is run again. */
+  queue: { prefix: string; attempts: number; concurrency: number; lockSeconds: number };
   storage: StorageTarget;
   imageUrlTtlSeconds: number;
   /** `undefined` means: generate one and keep it under the data directory. */
@@ -138,7 +140,7 @@ function toConfig(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
     redisUrl: env.REDIS_URL,
-    queue: { prefix: env.QUEUE_PREFIX, attempts: env.JOB_ATTEMPTS, concurrency: env.WORKER_CONCURRENCY },
+    queue: { prefix: env.QUEUE_PREFIX, attempts: env.JOB_ATTEMPTS, concurrency: env.WORKER_CONCURRENCY, lockSeconds: env.JOB_LOCK_SECONDS },
     storage: env.S3_BUCKET
       ? {
           kind: 's3',

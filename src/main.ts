@@ -49,6 +49,7 @@ export async function startService(config: Config, roles: readonly Role[], logge
         connection: deps.redis,
         prefix: config.queue.prefix,
         concurrency: config.queue.concurrency,
+        lockSeconds: config.queue.lockSeconds,
         handlers: createJobHandlers(deps, { engine }),
         logger: logger.child({ role: 'worker' }),
       });

@@ -28,6 +28,8 @@ export function startJobWorkers(options: {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** A crashed worker's job is taken up again after this long. @defaultValue 60 */
+  lockSeconds?: number;
   handlers: JobHandlers;
   logger: Logger;
   /** Restrict to these queues (default: every queue that has a handler). */
@@ -60,6 +62,10 @@ export function startJobWorkers(options: {
       connection: connections[i]!,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      // The lock is renewed while a job runs; when its worker dies, the job counts as stalled once
+      // the lock expires and another worker runs it again (handlers are idempotent).
+      lockDuration: (options.lockSeconds ?? 60) * 1000,
+      stalledInterval: (options.lockSeconds ?? 60) * 1000,
     });
     worker.on('failed', (job, error) => {
       logger.warn({ job: job?.id, jobName: job?.name, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
