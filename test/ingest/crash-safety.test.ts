@@ -65,7 +65,8 @@ async function startPgProxy(target: URL): Promise<{ port: number; cut(): Promise
   const cut = () =>
     new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
-      server ? server.close(() => resolve()) : resolve();
+      if (server) server.close(() => resolve());
+      else resolve();
       server = undefined;
     });
   await listen();
