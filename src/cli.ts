@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { ROLES, startService, stopOnSignals, type Role } from './main.js';
@@ -139,13 +139,6 @@ export function buildCli(env: Record<string, string | undefined>): Command {
     });
   registerVisionCommands(program, () => config().modelDir);
   return program;
-}
-
-/** Parses an integer option for commander. */
-export function intOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
 }
 
 /** Runs the CLI; user-facing failures print one clear line and exit 1. */
