@@ -1,9 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createTestApp, type TestApp } from './helpers/app.js';
-import { startJobWorkers, type JobWorkers } from '../src/queue/job-worker.js';
+import { startPipeline, type TestPipeline } from './helpers/pipeline.js';
 import { createDeleteEventHandler } from '../src/workers/delete-event.worker.js';
 
 const unit = `[${Array.from({ length: 512 }, (_, i) => (i === 3 ? 1 : 0)).join(',')}]`;
@@ -42,26 +40,13 @@ async function counts(t: TestApp, eventId: number) {
 
 describe('event deletion cascade (db_main, db_vector, storage)', () => {
   let t: TestApp;
-  let workers: JobWorkers;
-  let events: QueueEvents;
-  let eventsConnection: Redis;
+  let pipeline: TestPipeline;
   before(async () => {
     t = await createTestApp();
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: { 'delete-event': createDeleteEventHandler({ cleanup: t.deps.services.eventCleanup }) },
-      logger: t.deps.logger,
-    });
-    eventsConnection = t.deps.redis.duplicate();
-    events = new QueueEvents('maintenance', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
-    await events.waitUntilReady();
+    pipeline = await startPipeline(t, { handlers: { 'delete-event': createDeleteEventHandler({ cleanup: t.deps.services.eventCleanup }) } });
   });
   after(async () => {
-    await events.close();
-    await eventsConnection.quit();
-    await workers.close();
+    await pipeline.close();
     await t.close();
   });
 
@@ -73,9 +58,7 @@ describe('event deletion cascade (db_main, db_vector, storage)', () => {
 
     const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${doomed}`, headers: owner.headers });
     assert.equal(res.statusCode, 202);
-    const job = await t.deps.jobs.queue('maintenance').getJob(res.json<{ task_id: string }>().task_id);
-    assert.ok(job);
-    const result = await job.waitUntilFinished(events, 60_000);
+    const result = await pipeline.waitForJob('maintenance', res.json<{ task_id: string }>().task_id);
     assert.deepEqual(result, { photos: 3, embeddings: 6, objects: 6 });
 
     assert.deepEqual(await counts(t, doomed), { event: 0, photos: 0, embeddings: 0, objects: 0 });

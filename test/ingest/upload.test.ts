@@ -2,24 +2,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import type { FaceEngine } from '../../src/vision/index.js';
 import { createPhotoProcessingService } from '../../src/services/photo-processing.service.js';
-import { devDataDir, testModelDir } from '../vision/fixtures.js';
+import { devDataDir } from '../vision/fixtures.js';
 
 type Json = Record<string, unknown>;
 
 describe('photo ingest: upload → storage → process-photo → both databases', () => {
   let t: TestApp;
+  let pipeline: TestPipeline;
   let engine: FaceEngine;
-  let workers: JobWorkers;
-  let events: QueueEvents;
-  let eventsConnection: Redis;
   let base: string;
   let owner: { id: number; headers: { authorization: string } };
   let stranger: { id: number; headers: { authorization: string } };
@@ -28,28 +23,14 @@ describe('photo ingest: upload → storage → process-photo → both databases'
   before(async () => {
     photoDir = path.join(await devDataDir(), 'faces');
     t = await createTestApp({ env: { UPLOAD_MAX_MB: '3' } });
-    engine = await createFaceEngine({ modelDir: testModelDir() });
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine }),
-      logger: t.deps.logger,
-    });
-    eventsConnection = t.deps.redis.duplicate();
-    events = new QueueEvents('photos', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
-    await events.waitUntilReady();
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+    pipeline = await startPipeline(t, { workers: true });
+    engine = pipeline.engine!;
+    base = pipeline.api;
     owner = await t.photographer();
     stranger = await t.photographer();
   });
   after(async () => {
-    await events.close();
-    await eventsConnection.quit();
-    await workers.close();
-    await engine.close();
+    await pipeline.close();
     await t.close();
   });
 
@@ -66,11 +47,7 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     return { status: res.status, body: (await res.json()) as Json };
   };
   const fileBlob = async (name: string) => new Blob([await fs.readFile(path.join(photoDir, name))], { type: 'image/jpeg' });
-  const waitFor = async (taskId: string) => {
-    const job = await t.deps.jobs.queue('photos').getJob(taskId);
-    assert.ok(job, `job ${taskId} exists`);
-    return job.waitUntilFinished(events, 120_000).catch((error: Error) => error);
-  };
+  const waitFor = (taskId: string) => pipeline.waitForJob('photos', taskId).catch((error: Error) => error);
 
   it('stores the photo, processes it once, and writes embeddings with the event id', async () => {
     const eventId = await newEvent();
@@ -228,13 +205,12 @@ describe('photo ingest when storage is down', () => {
       const form = new FormData();
       form.append('event_id', String(eventId));
       form.append('file', new Blob([await fs.readFile(path.join(await devDataDir(), 'faces/2008_001009.jpg'))]), 'a.jpg');
-      await t.app.listen({ host: '127.0.0.1', port: 0 });
-      const address = t.app.server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/faces/upload`, { method: 'POST', headers: owner.headers, body: form });
+      const pipeline = await startPipeline(t);
+      const res = await fetch(`${pipeline.api}/faces/upload`, { method: 'POST', headers: owner.headers, body: form });
       assert.equal(res.status, 503);
       assert.equal(((await res.json()) as Json).error, 'unavailable');
       assert.equal(await t.deps.repositories.photos.countByEvent(eventId), 0);
+      await pipeline.close();
     } finally {
       await t.close();
     }

@@ -1,24 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { groupPhoto, johns, selfie } from '../helpers/dev-event.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
-import { testModelDir } from '../vision/fixtures.js';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 
 type Json = Record<string, unknown>;
 type Result = { face_id: number; event_id: number; similarity: number; image_url: string };
 
 describe('selfie search: right photos, only that event', () => {
   let t: TestApp;
-  let engine: FaceEngine;
-  let workers: JobWorkers;
-  let photoEvents: QueueEvents;
-  let eventsConnection: Redis;
+  let pipeline: TestPipeline;
   let base: string;
   let owner: { id: number; headers: { authorization: string } };
   let stranger: { id: number; headers: { authorization: string } };
@@ -45,20 +37,8 @@ describe('selfie search: right photos, only that event', () => {
 
   before(async () => {
     t = await createTestApp();
-    engine = await createFaceEngine({ modelDir: testModelDir() });
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine }),
-      logger: t.deps.logger,
-    });
-    eventsConnection = t.deps.redis.duplicate();
-    photoEvents = new QueueEvents('photos', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
-    await photoEvents.waitUntilReady();
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+    pipeline = await startPipeline(t, { workers: true });
+    base = pipeline.api;
     owner = await t.photographer();
     stranger = await t.photographer();
 
@@ -89,14 +69,11 @@ describe('selfie search: right photos, only that event', () => {
       if (p.hasX) p.event.withX.add(up.face_id);
       tasks.push(up.task_id);
     }
-    for (const id of tasks) await (await t.deps.jobs.queue('photos').getJob(id))!.waitUntilFinished(photoEvents, 120_000);
+    for (const id of tasks) await pipeline.waitForJob('photos', id);
   });
 
   after(async () => {
-    await photoEvents.close();
-    await eventsConnection.quit();
-    await workers.close();
-    await engine.close();
+    await pipeline.close();
     await t.close();
   });
 

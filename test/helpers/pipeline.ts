@@ -1,0 +1,66 @@
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { TestApp } from './app.js';
+import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
+import { createJobHandlers } from '../../src/workers/index.js';
+import type { JobHandlers } from '../../src/queue/job-worker.js';
+import type { QueueName } from '../../src/queue/jobs.js';
+import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import { testModelDir } from '../vision/fixtures.js';
+
+/** The API listening on loopback plus, optionally, real workers with the real face engine. */
+export interface TestPipeline {
+  /** `http://127.0.0.1:<port>/api/v1` */
+  api: string;
+  engine: FaceEngine | undefined;
+  /** Resolves with the job's result when it completes; rejects when it fails for good. */
+  waitForJob(queue: QueueName, jobId: string, timeoutMs?: number): Promise<unknown>;
+  /** Queue events of a queue (for 'active', 'delayed', … listeners). */
+  events(queue: QueueName): Promise<QueueEvents>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the pipeline around a test app. `workers: true` runs every job handler with the real
+ * engine; `handlers` runs only the ones given; neither runs no worker (API only).
+ */
+export async function startPipeline(t: TestApp, options: { workers?: boolean; handlers?: JobHandlers } = {}): Promise<TestPipeline> {
+  const engine = options.workers ? await createFaceEngine({ modelDir: testModelDir() }) : undefined;
+  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine }) : undefined);
+  const workers: JobWorkers | undefined = handlers
+    ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger })
+    : undefined;
+  const listeners = new Map<QueueName, { queueEvents: QueueEvents; connection: Redis }>();
+  const events = async (queue: QueueName): Promise<QueueEvents> => {
+    let entry = listeners.get(queue);
+    if (!entry) {
+      const connection = t.deps.redis.duplicate();
+      entry = { queueEvents: new QueueEvents(queue, { connection, prefix: t.deps.config.queue.prefix }), connection };
+      listeners.set(queue, entry);
+    }
+    await entry.queueEvents.waitUntilReady();
+    return entry.queueEvents;
+  };
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = t.app.server.address();
+  const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+  return {
+    api,
+    engine,
+    events,
+    async waitForJob(queue, jobId, timeoutMs = 120_000) {
+      const queueEvents = await events(queue);
+      const job = await t.deps.jobs.queue(queue).getJob(jobId);
+      if (!job) throw new Error(`job ${jobId} not found on ${queue}`);
+      return job.waitUntilFinished(queueEvents, timeoutMs);
+    },
+    async close() {
+      for (const { queueEvents, connection } of listeners.values()) {
+        await queueEvents.close();
+        await connection.quit();
+      }
+      await workers?.close();
+      await engine?.close();
+    },
+  };
+}
