@@ -11,6 +11,7 @@ import { createPhotographerRepository } from './repositories/photographer.reposi
 import { createPhotographerService } from './services/photographer.service.js';
 import { DomainError } from './errors.js';
 import { registerVisionCommands } from './vision/cli.js';
+import { registerUploadCommand } from './uploader/upload.command.js';
 
 /** Photographer administration, either directly on the database or through the running embedded server. */
 interface PhotographerAdmin {
@@ -138,6 +139,7 @@ export function buildCli(env: Record<string, string | undefined>): Command {
       }
     });
   registerVisionCommands(program, () => config().modelDir);
+  registerUploadCommand(program, env);
   return program;
 }
 

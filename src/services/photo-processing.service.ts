@@ -77,7 +77,14 @@ export function createPhotoProcessingService(deps: {
       }
       const fetch_ms = elapsed(t);
 
+      // Previews render while the engine works: both only read the original.
       t = performance.now();
+      const keys = derivedKeys(photo.s3_key);
+      const rendering = Promise.all([
+        renderJpeg(original, PREVIEW_SIDE, PREVIEW_MAX_BYTES),
+        renderJpeg(original, THUMBNAIL_SIDE, PREVIEW_MAX_BYTES),
+      ]);
+      rendering.catch(() => undefined); // awaited below; an undecodable image is reported by analyze()
       let analysis;
       try {
         analysis = await engine.analyze(original, { mode: 'photo' });
@@ -91,11 +98,7 @@ export function createPhotoProcessingService(deps: {
       const analyze_ms = elapsed(t);
 
       t = performance.now();
-      const keys = derivedKeys(photo.s3_key);
-      const [preview, thumbnail] = await Promise.all([
-        renderJpeg(original, PREVIEW_SIDE, PREVIEW_MAX_BYTES),
-        renderJpeg(original, THUMBNAIL_SIDE, PREVIEW_MAX_BYTES),
-      ]);
+      const [preview, thumbnail] = await rendering;
       await Promise.all([storage.put(keys.preview, preview, 'image/jpeg'), storage.put(keys.thumbnail, thumbnail, 'image/jpeg')]);
       const previews_ms = elapsed(t);
 
