@@ -4,6 +4,8 @@ import type { FaceTable } from './main/face.table.js';
 import type { ParticipantEventTable, ParticipantTable } from './main/participant.table.js';
 import type { SearchAuditTable } from './main/search-audit.table.js';
 import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
+import type { ParticipantDeliveryTable } from './main/participant-delivery.table.js';
+import type { ParticipantEmbeddingTable } from './vector/participant-embedding.table.js';
 
 export * from './main/photographer.table.js';
 export * from './main/event.table.js';
@@ -11,6 +13,8 @@ export * from './main/face.table.js';
 export * from './main/participant.table.js';
 export * from './main/search-audit.table.js';
 export * from './vector/face-embedding.table.js';
+export * from './main/participant-delivery.table.js';
+export * from './vector/participant-embedding.table.js';
 
 /** Tables of db_main. */
 export interface MainDatabase {
@@ -21,9 +25,11 @@ export interface MainDatabase {
   participants: ParticipantTable;
   participant_events: ParticipantEventTable;
   search_audit: SearchAuditTable;
+  participant_deliveries: ParticipantDeliveryTable;
 }
 
 /** Tables of db_vector. */
 export interface VectorDatabase {
   face_embeddings: FaceEmbeddingTable;
+  participant_embeddings: ParticipantEmbeddingTable;
 }

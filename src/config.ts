@@ -33,6 +33,11 @@ const EnvSchema = Type.Object({
   URL_SIGNING_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   MODEL_DIR: Type.Optional(Type.String({ minLength: 1 })),
   TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]+:[A-Za-z0-9_-]+$' })),
+  TELEGRAM_BOT_USERNAME: Type.Optional(Type.String({ pattern: '^@?[A-Za-z0-9_]{5,64}$' })),
+  TELEGRAM_API_ROOT: Type.String({ pattern: '^https?://', default: 'https://api.telegram.org' }),
+  TELEGRAM_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https://' })),
+  TELEGRAM_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,256}$' })),
+  BOT_SEARCHES_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
@@ -77,6 +82,18 @@ export interface Config {
   uploadMaxBytes: number;
   search: { timeoutMs: number; publicPerMinute: number };
   telegramBotToken: string | undefined;
+  /** The Telegram bot's settings (used only when a token is set). */
+  bot: {
+    /** Username for invite links; `undefined` means: ask Telegram (getMe) when a token is set. */
+    username: string | undefined;
+    /** Bot API server (a local Bot API server, or a fake one in tests). */
+    apiRoot: string;
+    /** Public HTTPS URL of the webhook; `undefined` means long polling. */
+    webhookUrl: string | undefined;
+    /** Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token; derived from the token when unset. */
+    webhookSecret: string | undefined;
+    searchesPerMinute: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -159,6 +176,13 @@ function toConfig(env: Env): Config {
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
     search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE },
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,
+    bot: {
+      username: env.TELEGRAM_BOT_USERNAME?.replace(/^@/, ''),
+      apiRoot: env.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+      webhookUrl: env.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: env.TELEGRAM_WEBHOOK_SECRET,
+      searchesPerMinute: env.BOT_SEARCHES_PER_MINUTE,
+    },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -19,6 +19,10 @@ import { createSelfieRepository } from './repositories/selfie.repository.js';
 import { createSearchAuditRepository } from './repositories/search-audit.repository.js';
 import { createVectorSearchRepository } from './repositories/vector-search.repository.js';
 import { createJobWaiter, type JobWaiter } from './queue/job-waiter.js';
+import { createParticipantRepository } from './repositories/participant.repository.js';
+import { createParticipantEmbeddingRepository } from './repositories/participant-embedding.repository.js';
+import { createParticipantCacheRepository } from './repositories/participant-cache.repository.js';
+import { createParticipantService } from './services/participant.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -36,6 +40,10 @@ export interface Dependencies {
 
 // A selfie waits in Redis only until a search worker takes it.
 const SELFIE_TTL_SECONDS = 120;
+// A participant's last selfie embedding waits this long for their live-delivery opt-in, then expires.
+const PENDING_EMBEDDING_TTL_SECONDS = 30 * 60;
+// The operating point of participant searches in the bot (the API's default threshold).
+const PARTICIPANT_THRESHOLD = 0.7;
 
 function createRepositories(dbs: Databases, redis: Redis, config: Config) {
   return {
@@ -46,10 +54,22 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
     embeddings: createEmbeddingRepository(dbs.vector),
+    participants: createParticipantRepository(dbs.main),
+    participantEmbeddings: createParticipantEmbeddingRepository(dbs.vector),
+    participantCache: createParticipantCacheRepository(redis, { prefix: config.queue.prefix, embeddingTtlSeconds: PENDING_EMBEDDING_TTL_SECONDS }),
   };
 }
 
 function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobProducer, waiter: JobWaiter, storage: PhotoStorage, config: Config) {
+  const search = createSearchService({
+    events: repos.events,
+    photos: repos.photos,
+    selfies: repos.selfies,
+    audit: repos.searchAudit,
+    jobs,
+    waiter,
+    timeoutMs: config.search.timeoutMs,
+  });
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     events: createEventService({ events: repos.events, jobs }),
@@ -62,14 +82,17 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       jobs,
       imageUrlTtlSeconds: config.imageUrlTtlSeconds,
     }),
-    search: createSearchService({
+    search,
+    participants: createParticipantService({
+      participants: repos.participants,
+      participantEmbeddings: repos.participantEmbeddings,
+      cache: repos.participantCache,
       events: repos.events,
       photos: repos.photos,
-      selfies: repos.selfies,
-      audit: repos.searchAudit,
-      jobs,
-      waiter,
-      timeoutMs: config.search.timeoutMs,
+      storage,
+      search,
+      searchesPerMinute: config.bot.searchesPerMinute,
+      threshold: PARTICIPANT_THRESHOLD,
     }),
   };
 }

@@ -7,6 +7,10 @@ import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
 import { createJobHandlers } from './workers/index.js';
 import { lockDataDir } from './instance-lock.js';
 import { createFaceEngine } from './vision/index.js';
+import { Api } from 'grammy';
+import { createBot, type FacePassBot } from './bot/index.js';
+import { botWebhookPlugin, startBot, webhookSecretFor, type WebhookSettings } from './bot/run.js';
+import { createTelegramLiveSender } from './bot/live-delivery.sender.js';
 
 /** The roles one process can run. */
 export const ROLES = ['api', 'bot', 'worker'] as const;
@@ -50,7 +54,11 @@ export async function startService(config: Config, roles: readonly Role[], logge
         prefix: config.queue.prefix,
         concurrency: config.queue.concurrency,
         lockSeconds: config.queue.lockSeconds,
-        handlers: createJobHandlers(deps, { engine }),
+        // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.
+        handlers: createJobHandlers(deps, {
+          engine,
+          ...(config.telegramBotToken && { sender: createTelegramLiveSender({ token: config.telegramBotToken, apiRoot: config.bot.apiRoot }) }),
+        }),
         logger: logger.child({ role: 'worker' }),
       });
       stack.push(() => workers!.close());
@@ -61,10 +69,47 @@ export async function startService(config: Config, roles: readonly Role[], logge
       logger.info({ concurrency: config.queue.concurrency }, 'worker started');
     }
 
+    // The bot is built before the API: in webhook mode the API serves its route.
+    let bot: FacePassBot | undefined;
+    let webhook: WebhookSettings | undefined;
+    const token = config.telegramBotToken;
+    if (roles.includes('bot')) {
+      if (!token) {
+        if (roles.length === 1) throw new Error('TELEGRAM_BOT_TOKEN is required for the bot role');
+        logger.warn('TELEGRAM_BOT_TOKEN is not set: the Telegram bot is not started');
+      } else {
+        if (config.bot.webhookUrl) {
+          if (!roles.includes('api')) throw new Error('TELEGRAM_WEBHOOK_URL is served by the API: run the bot role together with the api role');
+          webhook = { url: config.bot.webhookUrl, secret: webhookSecretFor(token, config.bot.webhookSecret) };
+        }
+        bot = createBot(
+          token,
+          { participants: deps.services.participants, logger, redis: deps.redis, keyPrefix: config.queue.prefix },
+          { apiRoot: config.bot.apiRoot },
+        );
+        await bot.init();
+      }
+    }
+
     let app: FastifyInstance | undefined;
     let apiUrl: string | undefined;
     if (roles.includes('api')) {
-      app = await buildApi(deps, { adminToken: lock?.token });
+      // Invite links need the bot's username: configured, known from the bot, or asked from Telegram.
+      let botUsername = config.bot.username ?? bot?.botInfo.username;
+      if (!botUsername && token) {
+        botUsername = await new Api(token, { apiRoot: config.bot.apiRoot }).getMe().then(
+          (me) => me.username,
+          (err: unknown) => {
+            logger.warn({ err }, 'could not ask Telegram for the bot username: invites answer 409 until TELEGRAM_BOT_USERNAME is set');
+            return undefined;
+          },
+        );
+      }
+      app = await buildApi(deps, {
+        adminToken: lock?.token,
+        ...(botUsername && { botUsername }),
+        ...(bot && webhook && { botWebhook: botWebhookPlugin(bot, webhook) }),
+      });
       // Fastify's close() stops accepting connections and waits for requests in flight.
       stack.push(() => app!.close());
       await app.listen({ host: config.http.host, port: config.http.port });
@@ -75,13 +120,9 @@ export async function startService(config: Config, roles: readonly Role[], logge
       logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs` }, 'api listening');
     }
 
-    if (roles.includes('bot')) {
-      if (!config.telegramBotToken) {
-        if (roles.length === 1) throw new Error('TELEGRAM_BOT_TOKEN is required for the bot role');
-        logger.warn('TELEGRAM_BOT_TOKEN is not set: the Telegram bot is not started');
-      } else {
-        throw new Error('The Telegram bot is not part of this release yet; run --role api or --role worker');
-      }
+    if (bot) {
+      const running = await startBot(bot, { ...(webhook && { webhook }), logger });
+      stack.push(() => running.stop());
     }
     return { deps, apiUrl, stop };
   } catch (error) {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Dependencies } from '../dependencies.js';
@@ -12,12 +12,22 @@ import { fileRoutes } from './routes/files.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { photoRoutes } from './routes/photos.routes.js';
 import { searchRoutes } from './routes/search.routes.js';
+import { inviteRoutes } from './routes/invite.routes.js';
 
 /** What the API needs from the shared dependencies. */
 export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
 
 /** Builds the admin API (not listening yet): `/api/v1`, `/docs`, health and metrics. */
-export async function buildApi(deps: ApiDependencies, options: { adminToken?: string } = {}): Promise<FastifyInstance> {
+export async function buildApi(
+  deps: ApiDependencies,
+  options: {
+    adminToken?: string;
+    /** The bot's username for invite links (config or getMe); invites answer 409 without it. */
+    botUsername?: string;
+    /** Telegram's webhook route, when the bot runs in webhook mode in this process. */
+    botWebhook?: FastifyPluginAsync;
+  } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps Fastify's default generics so plugins type-check.
     loggerInstance: deps.logger.child({ role: 'api' }) as FastifyBaseLogger,
@@ -44,6 +54,7 @@ export async function buildApi(deps: ApiDependencies, options: { adminToken?: st
   await app.register(
     async (v1) => {
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
+      await v1.register(inviteRoutes, { events: deps.services.events, requirePhotographer, botUsername: options.botUsername ?? deps.config.bot.username });
       await v1.register(async (scope) => {
         // One multipart registration per scope: uploads stream with their own limit; selfies are small.
         await scope.register(photoRoutes, { photos: deps.services.photos, requirePhotographer, uploadMaxBytes: deps.config.uploadMaxBytes });
@@ -61,6 +72,7 @@ export async function buildApi(deps: ApiDependencies, options: { adminToken?: st
     },
     { prefix: '/api/v1' },
   );
+  if (options.botWebhook) await app.register(options.botWebhook);
   if (options.adminToken) {
     await app.register(adminRoutes, { prefix: '/internal/admin', token: options.adminToken, photographers: deps.services.photographers });
   }

@@ -11,7 +11,9 @@ export interface JobPayloads {
    * The seed's search_similar_faces_task. The selfie travels as a short-lived Redis key
    * (taken and deleted by the worker), never inside the job, so it is not kept in job history.
    */
-  'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number };
+  'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean };
+  /** Sends a freshly processed photo to the event's live-delivery subscribers it matches. */
+  'deliver-photo': { faceId: number; eventId: number };
 }
 
 /** A face box in pixels. */
@@ -28,6 +30,8 @@ export type SearchJobResult =
       status: 'ok';
       matches: { faceId: number; similarity: number }[];
       modelPack: string;
+      /** The chosen selfie face's storage vector, only when the job asked for it (live-delivery opt-in). */
+      embedding?: number[];
       timings: { decode_detect_embed_ms: number; db_ms: number };
     }
   | { status: 'no_face' }
@@ -44,6 +48,7 @@ export interface JobResults {
   'process-photo': { faces: number };
   'delete-event': { photos: number; embeddings: number; objects: number };
   'search-selfie': SearchJobResult;
+  'deliver-photo': { sent: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -54,6 +59,7 @@ export const QUEUE_OF = {
   'process-photo': 'photos',
   'delete-event': 'maintenance',
   'search-selfie': 'search',
+  'deliver-photo': 'delivery',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];
@@ -66,5 +72,6 @@ export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
  */
 export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | undefined {
   if (name === 'process-photo') return `process-photo-${(data as JobOf<'process-photo'>).faceId}`;
+  if (name === 'deliver-photo') return `deliver-photo-${(data as JobOf<'deliver-photo'>).faceId}`;
   return undefined;
 }

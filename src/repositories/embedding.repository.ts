@@ -46,8 +46,10 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
       return Number(result.numDeletedRows);
     },
 
+    /** Every embedding of the event: its photos' faces and its participants' stored selfies. */
     async deleteByEvent(eventId: number): Promise<number> {
       const result = await db.deleteFrom('face_embeddings').where('event_id', '=', eventId).executeTakeFirst();
+      await db.deleteFrom('participant_embeddings').where('event_id', '=', eventId).execute();
       return Number(result.numDeletedRows);
     },
 

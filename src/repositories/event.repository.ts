@@ -127,6 +127,7 @@ export function createEventRepository(db: Kysely<MainDatabase>) {
     async purge(id: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('participant_events').where('event_id', '=', id).execute();
+        await trx.deleteFrom('participant_deliveries').where('event_id', '=', id).execute();
         await trx.updateTable('participants').set({ active_event_id: null }).where('active_event_id', '=', id).execute();
         await trx.deleteFrom('events').where('id', '=', id).where('deleted_at', 'is not', null).execute();
       });

@@ -50,6 +50,8 @@ export interface SearchOutcome {
   task_id: string;
   query_time_ms: number;
   timings: { queue_ms: number; decode_detect_embed_ms: number; db_ms: number };
+  /** The selfie's embedding, only when the caller asked for it with `withEmbedding`. */
+  selfie?: { vector: number[]; modelPack: string };
 }
 
 /** API side of the seed's main endpoint: resolve the event, queue the search job, wait, assemble results, audit. */
@@ -77,7 +79,7 @@ export function createSearchService(deps: {
   };
 
   return {
-    async search(scope: SearchScope, selfie: Buffer, options: { threshold: number; limit: number; faceIndex?: number }): Promise<SearchOutcome> {
+    async search(scope: SearchScope, selfie: Buffer, options: { threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean }): Promise<SearchOutcome> {
       const started = performance.now();
       const event = await resolveEvent(scope);
       const selfieKey = await selfies.stash(selfie);
@@ -86,7 +88,14 @@ export function createSearchService(deps: {
       try {
         taskId = await jobs.enqueue(
           'search-selfie',
-          { selfieKey, eventId: event.id, threshold: options.threshold, limit: options.limit, faceIndex: options.faceIndex },
+          {
+            selfieKey,
+            eventId: event.id,
+            threshold: options.threshold,
+            limit: options.limit,
+            faceIndex: options.faceIndex,
+            ...(options.withEmbedding && { withEmbedding: true }),
+          },
           // Search results are only useful to the waiting request; keep no history of them.
           { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 } },
         );
@@ -123,6 +132,7 @@ export function createSearchService(deps: {
         task_id: taskId,
         query_time_ms,
         timings: { queue_ms: Math.max(0, Math.round((query_time_ms - engineMs) * 10) / 10), ...result.timings },
+        ...(options.withEmbedding && result.embedding && { selfie: { vector: result.embedding, modelPack: result.modelPack } }),
       };
     },
   };

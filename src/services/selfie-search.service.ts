@@ -10,7 +10,7 @@ const round = (ms: number): number => Math.round(ms * 10) / 10;
 export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: SelfieRepository; vectors: VectorSearchRepository }) {
   const { engine, selfies, vectors } = deps;
   return {
-    async search(job: { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number }): Promise<SearchJobResult> {
+    async search(job: { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean }): Promise<SearchJobResult> {
       const image = await selfies.take(job.selfieKey);
       if (!image) return { status: 'selfie_expired' };
       let t = performance.now();
@@ -28,10 +28,11 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
       const decode_detect_embed_ms = round(performance.now() - t);
 
       t = performance.now();
+      const vector = toStorageVector(face.embedding);
       const matches = await vectors.nearestPhotos({
         eventId: job.eventId,
         modelPack: engine.packId,
-        vector: toStorageVector(face.embedding),
+        vector,
         maxDistance: similarityToCosine(job.threshold, engine.packId),
         limit: job.limit,
       });
@@ -39,6 +40,7 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
         status: 'ok',
         modelPack: engine.packId,
         matches: matches.map((m) => ({ faceId: m.faceId, similarity: cosineToSimilarity(m.distance, engine.packId) })),
+        ...(job.withEmbedding && { embedding: vector }),
         timings: { decode_detect_embed_ms, db_ms: round(performance.now() - t) },
       };
     },

@@ -1,22 +1,57 @@
 import type { Dependencies } from '../dependencies.js';
 import type { JobHandlers } from '../queue/job-worker.js';
 import type { FaceEngine } from '../vision/index.js';
+import type { JobProducer } from '../queue/job-producer.js';
 import { createPhotoProcessingService } from '../services/photo-processing.service.js';
 import { createDeleteEventHandler } from './delete-event.worker.js';
 import { createProcessPhotoHandler } from './process-photo.worker.js';
 import { createSearchSelfieHandler } from './search-selfie.worker.js';
 import { createSelfieSearchService } from '../services/selfie-search.service.js';
+import { createLiveDeliveryService, type LivePhotoSender } from '../services/live-delivery.service.js';
+import { createDeliverPhotoHandler } from './deliver-photo.worker.js';
 
-/** Every job handler, wired to its dependencies. The face engine is loaded by the worker role only. */
-export function createJobHandlers(deps: Pick<Dependencies, 'services' | 'repositories' | 'storage'>, vision: { engine: FaceEngine }): JobHandlers {
+/** Similarity threshold of live delivery: the same operating point as searches. */
+const LIVE_DELIVERY_THRESHOLD = 0.7;
+
+/**
+ * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
+ * live delivery runs only when a Telegram sender is given (a bot token is configured).
+ */
+export function createJobHandlers(
+  deps: Pick<Dependencies, 'services' | 'repositories' | 'storage'> & { jobs?: Pick<JobProducer, 'enqueue'> },
+  vision: { engine: FaceEngine; sender?: LivePhotoSender },
+): JobHandlers {
   const processing = createPhotoProcessingService({
     photos: deps.repositories.photos,
     embeddings: deps.repositories.embeddings,
     storage: deps.storage,
     engine: vision.engine,
   });
+  const { sender } = vision;
+  const { jobs } = deps;
+  const onProcessed = sender && jobs
+    ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
+        // Only photos with faces in events someone subscribed to are worth a delivery job.
+        if (photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
+          await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
+        }
+      }
+    : undefined;
   return {
-    'process-photo': createProcessPhotoHandler({ processing }),
+    'process-photo': createProcessPhotoHandler({ processing, ...(onProcessed && { onProcessed }) }),
+    ...(sender && {
+      'deliver-photo': createDeliverPhotoHandler({
+        delivery: createLiveDeliveryService({
+          photos: deps.repositories.photos,
+          events: deps.repositories.events,
+          participants: deps.repositories.participants,
+          participantEmbeddings: deps.repositories.participantEmbeddings,
+          storage: deps.storage,
+          sender,
+          threshold: LIVE_DELIVERY_THRESHOLD,
+        }),
+      }),
+    }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),

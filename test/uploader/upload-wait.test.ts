@@ -4,30 +4,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/services.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
-import { devDataDir, testModelDir } from '../vision/fixtures.js';
-import { keyOf, listen, newEvent, runUpload } from './upload.helpers.js';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { devDataDir } from '../vision/fixtures.js';
+import { keyOf, newEvent, runUpload } from './upload.helpers.js';
 
 describe('facepass upload --wait with real workers', () => {
   let t: TestApp;
-  let engine: FaceEngine;
-  let workers: JobWorkers;
+  let pipeline: TestPipeline;
   let url: string;
   let folder: { dir: string; remove(): Promise<void> };
 
   before(async () => {
     t = await createTestApp();
-    engine = await createFaceEngine({ modelDir: testModelDir() });
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine }),
-      logger: t.deps.logger,
-    });
-    url = await listen(t);
+    pipeline = await startPipeline(t, { workers: true });
+    url = pipeline.api.replace(/\/api\/v1$/, '');
     folder = await tempDir('facepass-upload-');
     const faces = path.join(await devDataDir(), 'faces');
     await fs.copyFile(path.join(faces, '2008_001009.jpg'), path.join(folder.dir, 'first.jpg'));
@@ -36,8 +26,7 @@ describe('facepass upload --wait with real workers', () => {
     await fs.writeFile(path.join(folder.dir, 'cut.jpg'), (await fs.readFile(path.join(faces, '2008_001009.jpg'))).subarray(0, 2000));
   });
   after(async () => {
-    await workers.close();
-    await engine.close();
+    await pipeline.close();
     await folder.remove();
     await t.close();
   });

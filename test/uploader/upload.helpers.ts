@@ -3,14 +3,13 @@ import path from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import type { TestApp } from '../helpers/app.js';
+import { startPipeline } from '../helpers/pipeline.js';
 import { registerUploadCommand, type CommandIo } from '../../src/uploader/upload.command.js';
 import type { UploadProgress, UploadReporter, UploadSummary } from '../../src/uploader/folder.uploader.js';
 
 /** Starts the test app on loopback and returns its base URL (without /api/v1). */
 export async function listen(t: TestApp): Promise<string> {
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = t.app.server.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return (await startPipeline(t)).api.replace(/\/api\/v1$/, '');
 }
 
 /** A photographer's raw API key (the test app hands out Authorization headers). */

@@ -1,0 +1,152 @@
+import { Composer, InputFile, InputMediaBuilder } from 'grammy';
+import type { BotContext } from '../context.js';
+import {
+  ConsentRequiredError,
+  NoActiveEventError,
+  SearchRateLimitedError,
+  SelfieExpiredError,
+  type ParticipantService,
+} from '../../services/participant.service.js';
+import { MultipleFacesError, NoFaceError, SearchTimeoutError } from '../../services/search.service.js';
+import { NotFoundError } from '../../errors.js';
+import { callbackPattern } from '../callback-data.js';
+import { consentKeyboard } from '../keyboards/consent.keyboard.js';
+import { resultsKeyboard } from '../keyboards/results.keyboard.js';
+
+/** Telegram lets bots download files up to 20 MB. */
+export const MAX_SELFIE_BYTES = 20 * 1024 * 1024;
+/** Photos per album (Telegram's maximum). */
+export const PAGE_SIZE = 10;
+/** Results kept per search for paging. */
+export const MAX_RESULTS = 100;
+// Telegram shows a chat action for about 5 seconds; renew it while the search runs.
+const CHAT_ACTION_EVERY_MS = 4000;
+
+/** Downloads a file Telegram holds (by its `file_path` from getFile). */
+export type FileDownloader = (filePath: string) => Promise<Buffer>;
+
+/** Keeps a chat action visible until `stop()` is called. */
+function keepChatAction(ctx: BotContext, action: 'upload_photo' | 'upload_document'): { stop(): void } {
+  const send = (): void => void ctx.replyWithChatAction(action).catch(() => undefined);
+  send();
+  const timer = setInterval(send, CHAT_ACTION_EVERY_MS);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Sends the next page of the session's results: an album (or one photo), then the buttons. */
+async function sendNextPage(ctx: BotContext, participants: ParticipantService, pageSize: number): Promise<void> {
+  const search = ctx.session.search;
+  if (!search) return;
+  const ids = search.faceIds.slice(search.shown, search.shown + pageSize);
+  const photos = await participants.photosInOrder(search.eventId, ids);
+  const action = keepChatAction(ctx, 'upload_photo');
+  try {
+    const files = await Promise.all(photos.map(async (p) => new InputFile(await participants.previewBytes(p), `photo-${p.id}.jpg`)));
+    if (files.length === 1) await ctx.replyWithPhoto(files[0]!);
+    else if (files.length > 1) await ctx.replyWithMediaGroup(files.map((f) => InputMediaBuilder.photo(f)));
+  } finally {
+    action.stop();
+  }
+  const from = search.shown + 1;
+  search.shown += ids.length;
+  const hasMore = search.shown < search.faceIds.length;
+  await ctx.reply(ctx.t('results-page', { from, to: search.shown, total: search.faceIds.length }), {
+    reply_markup: resultsKeyboard(ctx, { faceIds: photos.map((p) => p.id), firstNumber: from, hasMore, offerLive: !hasMore }),
+  });
+}
+
+/** Selfies (photo or image file) → search the active event → albums, paging, originals, live-delivery opt-in. */
+export function createSelfieFeature(deps: { participants: ParticipantService; download: FileDownloader; pageSize?: number }): Composer<BotContext> {
+  const { participants } = deps;
+  const pageSize = Math.min(Math.max(deps.pageSize ?? PAGE_SIZE, 1), PAGE_SIZE);
+  const feature = new Composer<BotContext>();
+  const privateChats = feature.chatType('private');
+
+  const runSearch = async (ctx: BotContext, fileId: string): Promise<unknown> => {
+    const participant = ctx.participant;
+    if (!participant) return ctx.reply(ctx.t('no-event'));
+    if (!participant.consent_at) return ctx.reply(ctx.t('consent-request'), { reply_markup: consentKeyboard(ctx) });
+    const action = keepChatAction(ctx, 'upload_photo');
+    let result;
+    try {
+      const file = await ctx.api.getFile(fileId);
+      if (!file.file_path || (file.file_size ?? 0) > MAX_SELFIE_BYTES) return await ctx.reply(ctx.t('selfie-too-large'));
+      const image = await deps.download(file.file_path);
+      result = await participants.search(participant, image, { limit: MAX_RESULTS });
+    } catch (error) {
+      if (error instanceof NoFaceError) return ctx.reply(ctx.t('no-face'));
+      if (error instanceof MultipleFacesError) return ctx.reply(ctx.t('multiple-faces', { count: Number((error.details?.faces as unknown[] | undefined)?.length ?? 2) }));
+      if (error instanceof SearchRateLimitedError) return ctx.reply(ctx.t('rate-limited'));
+      if (error instanceof SearchTimeoutError) return ctx.reply(ctx.t('search-timeout'));
+      if (error instanceof NoActiveEventError || error instanceof NotFoundError) return ctx.reply(ctx.t('no-event'));
+      if (error instanceof ConsentRequiredError) return ctx.reply(ctx.t('consent-request'), { reply_markup: consentKeyboard(ctx) });
+      throw error;
+    } finally {
+      action.stop();
+    }
+    ctx.logger.info({ participant: participant.id, eventId: result.event.id, results: result.faceIds.length }, 'selfie search');
+    ctx.session.search = { eventId: result.event.id, faceIds: result.faceIds, shown: 0 };
+    if (result.faceIds.length === 0) {
+      return ctx.reply(ctx.t('nothing-found', { name: result.event.name }), {
+        reply_markup: resultsKeyboard(ctx, { faceIds: [], firstNumber: 1, hasMore: false, offerLive: true }),
+      });
+    }
+    return sendNextPage(ctx, participants, pageSize);
+  };
+
+  privateChats.on('message:photo', async (ctx) => {
+    const largest = ctx.message.photo.at(-1);
+    if (largest) await runSearch(ctx, largest.file_id);
+  });
+
+  privateChats.on('message:document', async (ctx) => {
+    const doc = ctx.message.document;
+    if (!doc.mime_type?.startsWith('image/')) return ctx.reply(ctx.t('selfie-not-image'));
+    if ((doc.file_size ?? 0) > MAX_SELFIE_BYTES) return ctx.reply(ctx.t('selfie-too-large'));
+    return runSearch(ctx, doc.file_id);
+  });
+
+  feature.callbackQuery(callbackPattern.more, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const search = ctx.session.search;
+    if (!search || search.shown >= search.faceIds.length) return ctx.reply(ctx.t('results-done'));
+    // A second tap on the old "show more" button would skip a page: keep only its original buttons.
+    const rows = ctx.callbackQuery.message?.reply_markup?.inline_keyboard ?? [];
+    const originalsOnly = rows.filter((row) => row.every((b) => 'callback_data' in b && b.callback_data.startsWith('orig:')));
+    await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: originalsOnly } }).catch(() => undefined);
+    return sendNextPage(ctx, participants, pageSize);
+  });
+
+  feature.callbackQuery(callbackPattern.original, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const faceId = Number(ctx.match[1]);
+    const participant = ctx.participant;
+    const shown = ctx.session.search?.faceIds.includes(faceId) ?? false;
+    const photo = participant && (await participants.photoFor(participant.id, faceId, shown));
+    if (!photo) return ctx.reply(ctx.t('original-unavailable'));
+    const action = keepChatAction(ctx, 'upload_document');
+    try {
+      const name = photo.original_name ?? `photo-${photo.id}.jpg`;
+      return await ctx.replyWithDocument(new InputFile(await participants.originalBytes(photo), name));
+    } finally {
+      action.stop();
+    }
+  });
+
+  feature.callbackQuery(callbackPattern.live, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const search = ctx.session.search;
+    if (!ctx.participant || !search) return ctx.reply(ctx.t('live-expired'));
+    try {
+      await participants.subscribe(ctx.participant.id, search.eventId, search.faceIds);
+    } catch (error) {
+      if (error instanceof SelfieExpiredError) return ctx.reply(ctx.t('live-expired'));
+      throw error;
+    }
+    const event = await participants.activeEvent(ctx.participant).catch(() => undefined);
+    ctx.logger.info({ participant: ctx.participant.id, eventId: search.eventId }, 'live delivery on');
+    return ctx.reply(ctx.t('live-on', { name: event?.name ?? '' }));
+  });
+
+  return feature;
+}

@@ -1,0 +1,46 @@
+import { Composer } from 'grammy';
+import type { BotContext } from '../context.js';
+import type { ParticipantService } from '../../services/participant.service.js';
+import { EventUnavailableError } from '../../services/participant.service.js';
+import { consentKeyboard } from '../keyboards/consent.keyboard.js';
+import { formatDate } from '../i18n.js';
+import type { Event } from '../../repositories/event.repository.js';
+
+/** The event's greeting: name, date and place. */
+export async function greeting(ctx: BotContext, event: Event): Promise<string> {
+  const language = await ctx.i18n.getLocale();
+  const date = formatDate(event.event_date, language);
+  const details = [date && ctx.t('event-details-date', { date }), event.location && ctx.t('event-details-place', { place: event.location })]
+    .filter(Boolean)
+    .join('\n');
+  return ctx.t('greeting', { name: event.name, details });
+}
+
+/** `/start <payload>`: the deep link joins the event; consent is asked once, before the first selfie. */
+export function createStartFeature(deps: { participants: ParticipantService }): Composer<BotContext> {
+  const feature = new Composer<BotContext>();
+  feature.chatType('private').command('start', async (ctx) => {
+    const payload = ctx.match.trim();
+    if (!payload) {
+      const event = ctx.participant && (await deps.participants.activeEvent(ctx.participant).catch(() => undefined));
+      if (!event) return ctx.reply(ctx.t('start-no-event'));
+      return ctx.reply(`${await greeting(ctx, event)}\n\n${ctx.t('send-selfie', { name: event.name })}`);
+    }
+    let joined;
+    try {
+      joined = await deps.participants.join({ telegramUserId: ctx.from.id, language: ctx.from.language_code ?? null }, payload);
+    } catch (error) {
+      if (error instanceof EventUnavailableError) return ctx.reply(ctx.t('event-unavailable'));
+      throw error;
+    }
+    ctx.participant = joined.participant;
+    ctx.session.search = undefined;
+    ctx.logger.info({ participant: joined.participant.id, eventId: joined.event.id }, 'participant joined event');
+    const text = await greeting(ctx, joined.event);
+    if (!joined.participant.consent_at) {
+      return ctx.reply(`${text}\n\n${ctx.t('consent-request')}`, { reply_markup: consentKeyboard(ctx) });
+    }
+    return ctx.reply(`${text}\n\n${ctx.t('send-selfie', { name: joined.event.name })}`);
+  });
+  return feature;
+}

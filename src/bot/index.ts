@@ -1,0 +1,109 @@
+import { Bot, session, type StorageAdapter } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
+import { autoRetry } from '@grammyjs/auto-retry';
+import { apiThrottler } from '@grammyjs/transformer-throttler';
+import { sequentialize } from '@grammyjs/runner';
+import { RedisAdapter } from '@grammyjs/storage-redis';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { ParticipantService } from '../services/participant.service.js';
+import type { BotContext, SessionData } from './context.js';
+import { createI18n } from './i18n.js';
+import { updateLogger } from './middlewares/update-logger.middleware.js';
+import { loadParticipant } from './middlewares/participant.middleware.js';
+import { createStartFeature } from './features/start.feature.js';
+import { createConsentFeature } from './features/consent.feature.js';
+import { createSelfieFeature } from './features/selfie.feature.js';
+import { createEventsFeature } from './features/events.feature.js';
+import { createForgetFeature } from './features/forget.feature.js';
+import { createStopFeature } from './features/stop.feature.js';
+import { createLanguageFeature } from './features/language.feature.js';
+import { createHelpFeature } from './features/help.feature.js';
+import { createUnhandledFeature } from './features/unhandled.feature.js';
+
+/** What the bot needs from the rest of FacePass. */
+export interface BotDependencies {
+  participants: ParticipantService;
+  logger: Logger;
+  /** Redis for sessions (the same instance as the queues). */
+  redis: Redis;
+  /** Key prefix in Redis (QUEUE_PREFIX), so several installs can share one Redis. */
+  keyPrefix: string;
+}
+
+/** Options of `createBot`. */
+export interface BotOptions {
+  /** Bot API server. @defaultValue `https://api.telegram.org` */
+  apiRoot?: string;
+  /** Skips getMe at init when known. */
+  botInfo?: UserFromGetMe;
+  /** Spaces out requests to Telegram's limits (about 1 message per second per chat). @defaultValue true */
+  throttle?: boolean;
+  /** Session storage. @defaultValue Redis via @grammyjs/storage-redis */
+  sessionStorage?: StorageAdapter<SessionData>;
+  /** Photos per album page (1–10). @defaultValue 10 */
+  pageSize?: number;
+}
+
+export type FacePassBot = Bot<BotContext>;
+
+/** Puts the bot together: middlewares, then one Composer per feature, the unhandled-update handler last. */
+export function createBot(token: string, deps: BotDependencies, options: BotOptions = {}): FacePassBot {
+  const apiRoot = options.apiRoot ?? 'https://api.telegram.org';
+  const bot = new Bot<BotContext>(token, { client: { apiRoot }, ...(options.botInfo && { botInfo: options.botInfo }) });
+  // Retries 429 and 5xx answers after the wait Telegram asks for.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  if (options.throttle !== false) bot.api.config.use(apiThrottler());
+
+  const download = async (filePath: string): Promise<Buffer> => {
+    const res = await fetch(`${apiRoot}/file/bot${token}/${filePath}`);
+    if (!res.ok) throw new Error(`Telegram file download failed: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const i18n = createI18n();
+  const sessionKey = (chatId: number | undefined): string | undefined => (chatId === undefined ? undefined : `${deps.keyPrefix}:bot:session:${chatId}`);
+
+  // Updates of one chat run in order (the runner is concurrent across chats), so sessions never race.
+  bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
+  bot.use(updateLogger(deps.logger.child({ role: 'bot' })));
+  bot.use(
+    session({
+      initial: (): SessionData => ({}),
+      getSessionKey: (ctx) => sessionKey(ctx.chat?.id),
+      storage: options.sessionStorage ?? new RedisAdapter<SessionData>({ instance: deps.redis }),
+    }),
+  );
+  bot.use(loadParticipant(deps.participants));
+  bot.use(i18n);
+
+  const { participants } = deps;
+  bot.use(createStartFeature({ participants }));
+  bot.use(createConsentFeature({ participants }));
+  bot.use(createSelfieFeature({ participants, download, ...(options.pageSize && { pageSize: options.pageSize }) }));
+  bot.use(createEventsFeature({ participants }));
+  bot.use(createStopFeature({ participants }));
+  bot.use(createForgetFeature({ participants }));
+  bot.use(createLanguageFeature({ participants }));
+  bot.use(createHelpFeature());
+  bot.use(createUnhandledFeature());
+
+  // The one error boundary: log with the update's logger, tell the user, keep running.
+  bot.catch(async (err) => {
+    const ctx = err.ctx;
+    const log = (ctx as Partial<BotContext>).logger ?? deps.logger;
+    log.error({ err: err.error, update_id: ctx.update.update_id }, 'update failed');
+    if (ctx.chat && typeof (ctx as Partial<BotContext>).t === 'function') {
+      await ctx.reply(ctx.t('error-generic')).catch(() => undefined);
+    }
+  });
+  return bot;
+}
+
+/** Sets the command menu in both languages. */
+export async function setCommands(bot: FacePassBot): Promise<void> {
+  const i18n = createI18n();
+  const names = ['start', 'events', 'stop', 'forget', 'language', 'help'];
+  const describe = (language: string) => names.map((command) => ({ command, description: i18n.t(language, `command-${command}`) }));
+  await bot.api.setMyCommands(describe('en'));
+  await bot.api.setMyCommands(describe('ru'), { language_code: 'ru' });
+}

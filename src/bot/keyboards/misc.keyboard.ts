@@ -1,0 +1,18 @@
+import { InlineKeyboard } from 'grammy';
+import type { BotContext } from '../context.js';
+import { callbackData } from '../callback-data.js';
+import type { ParticipantEvent } from '../../repositories/participant.repository.js';
+
+/** Confirm or cancel /forget. */
+export const forgetKeyboard = (ctx: BotContext): InlineKeyboard =>
+  new InlineKeyboard().text(ctx.t('forget-confirm'), callbackData.forget('yes')).text(ctx.t('forget-cancel'), callbackData.forget('no'));
+
+/** One button per joined event; the active one is marked. */
+export function eventsKeyboard(events: ParticipantEvent[], activeEventId: number | null): InlineKeyboard {
+  const kb = new InlineKeyboard();
+  for (const e of events.filter((x) => x.is_active)) kb.text(`${e.event_id === activeEventId ? '✅ ' : ''}${e.name}`.slice(0, 60), callbackData.event(e.event_id)).row();
+  return kb;
+}
+
+export const languageKeyboard = (): InlineKeyboard =>
+  new InlineKeyboard().text('English', callbackData.language('en')).text('Русский', callbackData.language('ru'));

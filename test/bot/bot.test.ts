@@ -1,0 +1,392 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { sql } from 'kysely';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { groupPhoto, johns, selfie } from '../helpers/dev-event.js';
+import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
+import { createJobHandlers } from '../../src/workers/index.js';
+import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import { createLogger } from '../../src/logger.js';
+import { createBot, type FacePassBot } from '../../src/bot/index.js';
+import { startBot } from '../../src/bot/run.js';
+import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
+import { testModelDir } from '../vision/fixtures.js';
+import { buttonsOf, chatOf, FakeTelegram, type ApiCall } from './fake-telegram.js';
+
+const TOKEN = '123456:TEST-token_abc';
+const idsOf = (call: ApiCall): number[] => buttonsOf(call).flatMap((b) => (/^orig:(\d+)$/.exec(b) ? [Number(b.slice(5))] : []));
+const hex = (uuid: string): string => uuid.replace(/-/g, '');
+
+describe('telegram bot: deep link → consent → selfie → photos, live delivery, forget', () => {
+  const fake = new FakeTelegram(TOKEN);
+  let t: TestApp;
+  let engine: FaceEngine;
+  let workers: JobWorkers;
+  let photoEvents: QueueEvents;
+  let eventsConnection: Redis;
+  let base: string;
+  let owner: { id: number; headers: { authorization: string } };
+  let bot: FacePassBot;
+  let running: { stop(): Promise<void> };
+  const originals = new Map<number, Buffer>();
+  const A = { id: 0, uuid: '', withX: new Set<number>(), all: new Set<number>() };
+  const B = { id: 0, uuid: '', withX: new Set<number>(), all: new Set<number>() };
+  let people: Awaited<ReturnType<typeof johns>>;
+  let selfieX: Buffer;
+
+  const startTheBot = async (): Promise<void> => {
+    bot = createBot(
+      TOKEN,
+      { participants: t.deps.services.participants, logger: createLogger('silent'), redis: t.deps.redis, keyPrefix: t.deps.config.queue.prefix },
+      // Two photos per page so three matches exercise an album, "show more" and a single photo.
+      { apiRoot: fake.url, throttle: false, pageSize: 2 },
+    );
+    running = await startBot(bot, { logger: createLogger('silent') });
+  };
+
+  const upload = async (event: typeof A, faces: string[], seed: number, hasX: boolean): Promise<number> => {
+    const image = await groupPhoto(faces, seed);
+    const form = new FormData();
+    form.append('event_id', String(event.id));
+    form.append('file', new Blob([image]), `photo-${seed}.jpg`);
+    const res = await fetch(`${base}/faces/upload`, { method: 'POST', headers: owner.headers, body: form });
+    assert.equal(res.status, 201);
+    const { face_id, task_id } = (await res.json()) as { face_id: number; task_id: string };
+    await (await t.deps.jobs.queue('photos').getJob(task_id))!.waitUntilFinished(photoEvents, 120_000);
+    originals.set(face_id, image);
+    event.all.add(face_id);
+    if (hasX) event.withX.add(face_id);
+    return face_id;
+  };
+
+  /** /start with the event's link, then consent. */
+  const join = async (user: number, event: typeof A, consent = true): Promise<void> => {
+    let mark = fake.mark();
+    fake.sendText(user, `/start ${hex(event.uuid)}`);
+    await fake.waitForText(user, /Welcome to/, mark);
+    if (!consent) return;
+    mark = fake.mark();
+    fake.press(user, 'consent:yes');
+    await fake.waitForText(user, /Thank you! Now send me a selfie/, mark);
+  };
+
+  /** Sends a selfie and collects the ids of every photo of the first page (from the results buttons). */
+  const searchFirstPage = async (user: number, image: Buffer): Promise<{ ids: number[]; results: ApiCall; mark: number }> => {
+    const mark = fake.mark();
+    fake.sendPhoto(user, image);
+    const results = await fake.waitForText(user, /^Photos \d+–\d+ of \d+/, mark);
+    return { ids: idsOf(results), results, mark };
+  };
+
+  before(async () => {
+    await fake.start();
+    t = await createTestApp({ env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.url, BOT_SEARCHES_PER_MINUTE: '4' } });
+    engine = await createFaceEngine({ modelDir: testModelDir() });
+    workers = startJobWorkers({
+      connection: t.deps.redis,
+      prefix: t.deps.config.queue.prefix,
+      concurrency: 1,
+      handlers: createJobHandlers(t.deps, { engine, sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }) }),
+      logger: t.deps.logger,
+    });
+    eventsConnection = t.deps.redis.duplicate();
+    photoEvents = new QueueEvents('photos', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
+    await photoEvents.waitUntilReady();
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = t.app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+    owner = await t.photographer();
+
+    people = await johns();
+    const [x, o0, o1, o2, o3] = people;
+    assert.ok(x && o0 && o1 && o2 && o3);
+    selfieX = await selfie(x.files[10]!);
+    for (const [event, name] of [[A, 'Wedding A'], [B, 'Event B']] as const) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/events/',
+        headers: owner.headers,
+        payload: { name, location: 'Moscow, Gorky Park', event_date: '2024-06-15T15:00:00Z' },
+      });
+      event.id = res.json<{ id: number }>().id;
+      event.uuid = res.json<{ event_uuid: string }>().event_uuid;
+    }
+    await upload(A, [x.files[0]!, o0.files[0]!], 1, true);
+    await upload(A, [o1.files[0]!, o2.files[0]!], 2, false);
+    await upload(A, [o0.files[1]!, x.files[1]!, o2.files[1]!], 3, true);
+    await upload(A, [x.files[2]!], 4, true);
+    await upload(B, [x.files[3]!, o1.files[2]!], 5, true);
+    await upload(B, [o0.files[3]!, o3.files[3]!], 6, false);
+    await upload(B, [x.files[4]!], 7, true);
+    await startTheBot();
+  });
+
+  after(async () => {
+    await running?.stop();
+    await workers?.close();
+    await engine?.close();
+    await photoEvents?.close();
+    await eventsConnection?.quit();
+    if (t) {
+      for (const name of ['search', 'delivery'] as const) await t.deps.jobs.queue(name).obliterate({ force: true });
+      const keys = await t.deps.redis.keys(`${t.deps.config.queue.prefix}:bot:*`);
+      if (keys.length > 0) await t.deps.redis.del(...keys);
+      await t.close();
+    }
+    await fake.stop();
+  });
+
+  it('sets the command menu in both languages at start', () => {
+    const menus = fake.calls.filter((c) => c.method === 'setMyCommands');
+    assert.equal(menus.length, 2);
+    assert.ok(menus.some((c) => c.params.language_code === 'ru'));
+    assert.ok((menus[0]!.params.commands as { command: string }[]).some((c) => c.command === 'forget'));
+  });
+
+  it('answers unknown, malformed and closed event links clearly, and survives malformed updates', async () => {
+    let mark = fake.mark();
+    fake.sendText(1001, '/start 00000000000040008000000000000000');
+    await fake.waitForText(1001, /unknown or the event is closed/, mark);
+    mark = fake.mark();
+    fake.sendText(1001, '/start %%%garbage<script>');
+    await fake.waitForText(1001, /unknown or the event is closed/, mark);
+    // Stray or forged buttons and a selfie before joining an event.
+    mark = fake.mark();
+    fake.press(1001, 'orig:notanumber');
+    fake.press(1001, 'orig:1');
+    fake.pushUpdate({ edited_message: { message_id: 1, date: 0, chat: { id: 1001, type: 'private' }, text: 'x' } });
+    fake.sendPhoto(1001, selfieX);
+    await fake.waitForText(1001, /Open the event link first/, mark);
+    assert.ok(!fake.callsTo(1001, mark).some((c) => c.method === 'sendDocument'), 'no photo for a stranger');
+    assert.ok(!fake.calls.slice(mark).some((c) => c.method === 'getFile'), 'no selfie processed without a participant');
+    // A closed event.
+    const closed = await t.app.inject({ method: 'POST', url: '/api/v1/events/', headers: owner.headers, payload: { name: 'Closed', is_active: false } });
+    mark = fake.mark();
+    fake.sendText(1001, `/start ${closed.json<{ event_uuid: string }>().event_uuid}`);
+    await fake.waitForText(1001, /unknown or the event is closed/, mark);
+    assert.equal(await t.deps.repositories.participants.findByTelegramId(1001), undefined);
+  });
+
+  it('deep link → consent → selfie: exactly the person’s photos of that event, album and pages, originals', async () => {
+    const user = 2001;
+    const mark = fake.mark();
+    fake.sendText(user, `/start ${hex(A.uuid)}`);
+    const greeting = await fake.waitForText(user, /Welcome to “Wedding A”/, mark);
+    assert.match(String(greeting.params.text), /15 June 2024/);
+    assert.match(String(greeting.params.text), /Moscow, Gorky Park/);
+    assert.match(String(greeting.params.text), /biometric/);
+    assert.deepEqual(buttonsOf(greeting), ['consent:yes', 'consent:no']);
+
+    // No processing before consent: the selfie is answered with the consent request.
+    let m = fake.mark();
+    fake.sendPhoto(user, selfieX);
+    await fake.waitForText(user, /need your consent/, m);
+    assert.ok(!fake.calls.slice(m).some((c) => c.method === 'getFile'));
+
+    m = fake.mark();
+    fake.press(user, 'consent:yes');
+    await fake.waitForText(user, /Thank you/, m);
+    assert.ok((await t.deps.repositories.participants.findByTelegramId(user))?.consent_at);
+
+    const first = await searchFirstPage(user, selfieX);
+    assert.ok(fake.calls.slice(first.mark).some((c) => c.method === 'getFile'));
+    assert.ok(fake.callsTo(user, first.mark).some((c) => c.method === 'sendChatAction' && c.params.action === 'upload_photo'));
+    const album = await fake.waitFor((c) => c.method === 'sendMediaGroup' && chatOf(c) === user, first.mark);
+    assert.equal(album.files.length, 2);
+    assert.deepEqual(album.files.map((f) => Number(/photo-(\d+)/.exec(f.name)?.[1])).sort(), [...first.ids].sort());
+    assert.ok(buttonsOf(first.results).includes('more'));
+
+    m = fake.mark();
+    fake.press(user, 'more');
+    const second = await fake.waitForText(user, /^Photos 3–3 of 3/, m);
+    const single = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === user, m);
+    assert.equal(single.files.length, 1);
+    assert.deepEqual(new Set([...first.ids, ...idsOf(second)]), A.withX);
+    assert.ok(buttonsOf(second).includes('live:on'));
+
+    // The full-size original, byte for byte.
+    const faceId = first.ids[0]!;
+    m = fake.mark();
+    fake.press(user, `orig:${faceId}`);
+    const doc = await fake.waitFor((c) => c.method === 'sendDocument' && chatOf(c) === user, m);
+    assert.ok(doc.files[0]!.bytes.equals(originals.get(faceId)!));
+    // A photo of the event the person is not in is refused.
+    const notMine = [...A.all].find((id) => !A.withX.has(id))!;
+    m = fake.mark();
+    fake.press(user, `orig:${notMine}`);
+    await fake.waitForText(user, /no longer available/, m);
+
+    m = fake.mark();
+    fake.press(user, 'live:on');
+    await fake.waitForText(user, /I will send you new photos of you from “Wedding A”/, m);
+  });
+
+  it('two participants in two events never see each other’s photos', async () => {
+    const user = 3001;
+    await join(user, B);
+    const mark = fake.mark();
+    fake.sendPhoto(user, selfieX);
+    const results = await fake.waitForText(user, /^Photos 1–2 of 2/, mark);
+    assert.deepEqual(new Set(idsOf(results)), B.withX);
+    const album = await fake.waitFor((c) => c.method === 'sendMediaGroup' && chatOf(c) === user, mark);
+    for (const f of album.files) assert.ok(B.all.has(Number(/photo-(\d+)/.exec(f.name)?.[1])));
+    // A photo of event A, even one with this person, is not theirs to download.
+    const m = fake.mark();
+    fake.press(user, `orig:${[...A.withX][0]!}`);
+    await fake.waitForText(user, /no longer available/, m);
+    const m2 = fake.mark();
+    fake.press(user, 'live:on');
+    await fake.waitForText(user, /from “Event B”/, m2);
+  });
+
+  it('a new matching photo arrives live, once, only to the subscriber of that event', async () => {
+    const [x, o0, o1, , o3] = people;
+    const mark = fake.mark();
+    const fresh = await upload(A, [x!.files[5]!, o3!.files[5]!], 8, true);
+    const live = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === 2001 && String(c.params.caption).includes('Wedding A'), mark);
+    assert.deepEqual(idsOf(live), [fresh]);
+    const deliveries = t.deps.jobs.queue('delivery');
+    const deliveryConnection = eventsConnection.duplicate();
+    const deliveryEvents = new QueueEvents('delivery', { connection: deliveryConnection, prefix: t.deps.config.queue.prefix });
+    try {
+      await deliveryEvents.waitUntilReady();
+      await (await deliveries.getJob(`deliver-photo-${fresh}`))!.waitUntilFinished(deliveryEvents, 60_000);
+      // The same photo again (a retried or duplicated job) is not sent twice.
+      const again = await t.deps.jobs.enqueue('deliver-photo', { faceId: fresh, eventId: A.id }, { jobId: `again-${fresh}` });
+      assert.deepEqual(await (await deliveries.getJob(again))!.waitUntilFinished(deliveryEvents, 60_000), { sent: 0 });
+      // A photo without the person is not delivered.
+      const other = await upload(A, [o1!.files[6]!, o0!.files[6]!], 9, false);
+      await (await deliveries.getJob(`deliver-photo-${other}`))!.waitUntilFinished(deliveryEvents, 60_000);
+    } finally {
+      await deliveryEvents.close();
+      await deliveryConnection.quit();
+    }
+    assert.equal(fake.callsTo(2001, mark).filter((c) => c.method === 'sendPhoto').length, 1);
+    assert.equal(fake.callsTo(3001, mark).filter((c) => c.method === 'sendPhoto').length, 0, 'the event B subscriber gets nothing from event A');
+    // The live photo's original is available to its recipient.
+    const m = fake.mark();
+    fake.press(2001, `orig:${fresh}`);
+    const doc = await fake.waitFor((c) => c.method === 'sendDocument' && chatOf(c) === 2001, m);
+    assert.ok(doc.files[0]!.bytes.equals(originals.get(fresh)!));
+  });
+
+  it('guides on a selfie with no face, several faces, a non-image or a too large file', async () => {
+    const user = 5001;
+    await join(user, A);
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a8a9a' } }).jpeg().toBuffer();
+    let m = fake.mark();
+    fake.sendPhoto(user, blank);
+    await fake.waitForText(user, /could not find a face/, m);
+    m = fake.mark();
+    fake.sendPhoto(user, await groupPhoto([people[0]!.files[7]!, people[1]!.files[7]!], 3));
+    await fake.waitForText(user, /I see 2 faces/, m);
+    m = fake.mark();
+    fake.sendDocument(user, Buffer.from('hello'), 'text/plain');
+    await fake.waitForText(user, /not an image/, m);
+    m = fake.mark();
+    fake.sendDocument(user, selfieX, 'image/jpeg', 25 * 1024 * 1024);
+    await fake.waitForText(user, /too large/, m);
+    // A selfie sent as an image file works like a photo.
+    m = fake.mark();
+    fake.sendDocument(user, selfieX, 'image/jpeg');
+    const results = await fake.waitForText(user, /^Photos 1–2 of 4/, m);
+    for (const id of idsOf(results)) assert.ok(A.withX.has(id));
+  });
+
+  it('limits searches per participant per minute', async () => {
+    const user = 5002;
+    await join(user, A);
+    const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#445566' } }).jpeg().toBuffer();
+    const answers: string[] = [];
+    for (let i = 0; i < 9 && !answers.some((a) => /Too many searches/.test(a)); i++) {
+      const m = fake.mark();
+      fake.sendPhoto(user, blank);
+      answers.push(String((await fake.waitForText(user, /could not find a face|Too many searches/, m)).params.text));
+    }
+    assert.match(answers[0]!, /could not find a face/);
+    assert.match(answers.at(-1)!, /Too many searches/);
+  });
+
+  it('keeps the conversation across a restart (sessions in Redis)', async () => {
+    const user = 6001;
+    await join(user, A);
+    const first = await searchFirstPage(user, selfieX);
+    assert.equal(first.ids.length, 2);
+    await running.stop();
+    await startTheBot();
+    const m = fake.mark();
+    fake.press(user, 'more');
+    const next = await fake.waitForText(user, /^Photos 3–4 of 4/, m);
+    assert.equal(new Set([...first.ids, ...idsOf(next)]).size, 4);
+    for (const id of [...first.ids, ...idsOf(next)]) assert.ok(A.withX.has(id));
+    const m2 = fake.mark();
+    fake.press(user, 'live:on');
+    await fake.waitForText(user, /I will send you new photos/, m2);
+  });
+
+  it('/events switches the active event; /language switches to Russian', async () => {
+    const user = 3001;
+    let m = fake.mark();
+    fake.sendText(user, `/start ${A.uuid}`);
+    await fake.waitForText(user, /Send me a selfie to find your photos of “Wedding A”/, m);
+    m = fake.mark();
+    fake.sendText(user, '/events');
+    const list = await fake.waitForText(user, /Your events/, m);
+    assert.deepEqual(new Set(buttonsOf(list)), new Set([`event:${A.id}`, `event:${B.id}`]));
+    m = fake.mark();
+    fake.press(user, `event:${B.id}`);
+    await fake.waitForText(user, /Now searching in “Event B”/, m);
+    m = fake.mark();
+    fake.sendText(user, '/language');
+    await fake.waitForText(user, /Choose your language/, m);
+    fake.press(user, 'lang:ru');
+    await fake.waitForText(user, /Язык: русский/, m);
+    m = fake.mark();
+    fake.sendText(user, '/help');
+    await fake.waitForText(user, /Как это работает/, m);
+    assert.equal((await t.deps.repositories.participants.findByTelegramId(user))?.language, 'ru');
+  });
+
+  it('/stop ends live delivery and drops the stored embedding', async () => {
+    const participant = (await t.deps.repositories.participants.findByTelegramId(3001))!;
+    assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 1);
+    const m = fake.mark();
+    fake.sendText(3001, '/stop');
+    await fake.waitForText(3001, /новые фото больше не придут/, m);
+    assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 0);
+  });
+
+  it('/forget deletes the participant’s data from both databases', async () => {
+    const user = 2001;
+    const participant = (await t.deps.repositories.participants.findByTelegramId(user))!;
+    const main = t.deps.dbs.main;
+    const audit = () => sql<{ n: number }>`select count(*)::int as n from search_audit where caller_type = 'participant' and caller_id = ${String(participant.id)}`.execute(main);
+    assert.ok((await audit()).rows[0]!.n > 0);
+    assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 1);
+
+    let m = fake.mark();
+    fake.sendText(user, '/forget');
+    const ask = await fake.waitForText(user, /Delete all your data/, m);
+    assert.deepEqual(buttonsOf(ask), ['forget:yes', 'forget:no']);
+    m = fake.mark();
+    fake.press(user, 'forget:yes');
+    await fake.waitForText(user, /All your data was deleted/, m);
+
+    assert.equal(await t.deps.repositories.participants.findByTelegramId(user), undefined);
+    const count = async (table: 'participant_events' | 'participant_deliveries') =>
+      (await main.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('participant_id', '=', participant.id).executeTakeFirstOrThrow()).n;
+    assert.equal(Number(await count('participant_events')), 0);
+    assert.equal(Number(await count('participant_deliveries')), 0);
+    assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 0);
+    assert.equal((await audit()).rows[0]!.n, 0, 'audit rows no longer point at the participant');
+    assert.deepEqual(await t.deps.redis.keys(`${t.deps.config.queue.prefix}:bot:embedding:${participant.id}:*`), []);
+
+    // Afterwards the bot knows nothing about them.
+    m = fake.mark();
+    fake.sendPhoto(user, selfieX);
+    await fake.waitForText(user, /Open the event link first/, m);
+  });
+});

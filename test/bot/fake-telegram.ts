@@ -1,0 +1,290 @@
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+/** A file part of a multipart call. */
+export interface UploadedFile {
+  field: string;
+  name: string;
+  bytes: Buffer;
+}
+
+/** One Bot API call the bot made. */
+export interface ApiCall {
+  index: number;
+  method: string;
+  params: Record<string, unknown>;
+  files: UploadedFile[];
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * A fake Telegram Bot API server on loopback: the methods the bot calls, long polling fed by the
+ * test, and file downloads. It records every call so tests can wait for and inspect them.
+ */
+export class FakeTelegram {
+  readonly token: string;
+  readonly username = 'facepass_test_bot';
+  readonly calls: ApiCall[] = [];
+  private readonly server: http.Server;
+  private readonly updates: Json[] = [];
+  private readonly files = new Map<string, { path: string; bytes: Buffer; size: number }>();
+  private readonly events = new EventEmitter();
+  private nextUpdateId = 1;
+  private nextMessageId = 1000;
+  private nextFileId = 1;
+  private port = 0;
+
+  constructor(token: string) {
+    this.token = token;
+    this.events.setMaxListeners(1000);
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error_code: 500, description: String(error) }));
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.events.emit('update');
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Makes bytes downloadable as a Telegram file; returns its file_id. */
+  registerFile(bytes: Buffer, size = bytes.length): string {
+    const id = `file-${this.nextFileId++}`;
+    this.files.set(id, { path: `photos/${id}.jpg`, bytes, size });
+    return id;
+  }
+
+  /** Queues an update from a private chat with `userId`. */
+  pushUpdate(update: Json): number {
+    const update_id = this.nextUpdateId++;
+    this.updates.push({ update_id, ...update });
+    this.events.emit('update');
+    return update_id;
+  }
+
+  private user(userId: number, language = 'en'): Json {
+    return { id: userId, is_bot: false, first_name: `User${userId}`, language_code: language };
+  }
+
+  private message(userId: number, extra: Json, language?: string): Json {
+    return {
+      message_id: this.nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: userId, type: 'private', first_name: `User${userId}` },
+      from: this.user(userId, language),
+      ...extra,
+    };
+  }
+
+  /** A text message (commands get their entity, as Telegram sends them). */
+  sendText(userId: number, text: string, language?: string): number {
+    const command = /^\/\w+/.exec(text);
+    const entities = command ? [{ type: 'bot_command', offset: 0, length: command[0].length }] : undefined;
+    return this.pushUpdate({ message: this.message(userId, { text, ...(entities && { entities }) }, language) });
+  }
+
+  sendPhoto(userId: number, bytes: Buffer): number {
+    const fileId = this.registerFile(bytes);
+    const sizes = [
+      { file_id: `${fileId}-thumb`, file_unique_id: `${fileId}-t`, width: 90, height: 90 },
+      { file_id: fileId, file_unique_id: `${fileId}-u`, width: 720, height: 900, file_size: bytes.length },
+    ];
+    return this.pushUpdate({ message: this.message(userId, { photo: sizes }) });
+  }
+
+  sendDocument(userId: number, bytes: Buffer, mime: string, size = bytes.length): number {
+    const fileId = this.registerFile(bytes, size);
+    return this.pushUpdate({
+      message: this.message(userId, { document: { file_id: fileId, file_unique_id: `${fileId}-u`, file_name: 'selfie', mime_type: mime, file_size: size } }),
+    });
+  }
+
+  /** Presses an inline button with this callback data under the bot's message `messageId`. */
+  press(userId: number, data: string, messageId = 1): number {
+    return this.pushUpdate({
+      callback_query: {
+        id: `cq-${this.nextUpdateId}`,
+        from: this.user(userId),
+        chat_instance: `ci-${userId}`,
+        data,
+        message: { message_id: messageId, date: Math.floor(Date.now() / 1000), chat: { id: userId, type: 'private' }, text: 'x' },
+      },
+    });
+  }
+
+  /** The index the next call will get: pass it to `waitFor` to see only calls after an action. */
+  mark(): number {
+    return this.calls.length;
+  }
+
+  /** Resolves with the first call at or after `from` that matches; rejects after `timeoutMs`. */
+  waitFor(predicate: (call: ApiCall) => boolean, from = 0, timeoutMs = 60_000): Promise<ApiCall> {
+    const found = this.calls.slice(from).find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const onCall = (call: ApiCall): void => {
+        if (call.index < from || !predicate(call)) return;
+        clearTimeout(timer);
+        this.events.off('call', onCall);
+        resolve(call);
+      };
+      const timer = setTimeout(() => {
+        this.events.off('call', onCall);
+        reject(new Error(`No matching Bot API call within ${timeoutMs} ms; calls since ${from}: ${this.calls.slice(from).map((c) => c.method).join(', ')}`));
+      }, timeoutMs);
+      this.events.on('call', onCall);
+    });
+  }
+
+  /** Waits for the bot's next text message (sendMessage or editMessageText) to `chatId` after `from`. */
+  async waitForText(chatId: number, pattern: RegExp, from: number, timeoutMs?: number): Promise<ApiCall> {
+    return this.waitFor((c) => (c.method === 'sendMessage' || c.method === 'editMessageText') && chatOf(c) === chatId && pattern.test(String(c.params.text)), from, timeoutMs);
+  }
+
+  /** Calls to one chat after `from`. */
+  callsTo(chatId: number, from = 0): ApiCall[] {
+    return this.calls.slice(from).filter((c) => chatOf(c) === chatId);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const filePrefix = `/file/bot${this.token}/`;
+    if (req.method === 'GET' && url.pathname.startsWith(filePrefix)) {
+      const path = url.pathname.slice(filePrefix.length);
+      const file = [...this.files.values()].find((f) => f.path === path);
+      res.writeHead(file ? 200 : 404);
+      res.end(file?.bytes);
+      return;
+    }
+    const match = /^\/bot([^/]+)\/(\w+)$/.exec(url.pathname);
+    if (!match || match[1] !== this.token) return this.reply(res, { ok: false, error_code: 401, description: 'Unauthorized' });
+    const method = match[2]!;
+    const { params, files } = await parseBody(req);
+    if (method === 'getUpdates') return this.getUpdates(req, res, params);
+    const call: ApiCall = { index: this.calls.length, method, params, files };
+    this.calls.push(call);
+    this.events.emit('call', call);
+    return this.reply(res, { ok: true, result: this.resultOf(call) });
+  }
+
+  private resultOf(call: ApiCall): unknown {
+    const chat = { id: chatOf(call) ?? 0, type: 'private' };
+    const msg = (extra: Json = {}): Json => ({ message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat, ...extra });
+    switch (call.method) {
+      case 'getMe':
+        return { id: Number(this.token.split(':')[0]), is_bot: true, first_name: 'FacePass', username: this.username, can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
+      case 'getFile': {
+        const file = this.files.get(String(call.params.file_id));
+        return file ? { file_id: call.params.file_id, file_unique_id: `${String(call.params.file_id)}-u`, file_size: file.size, file_path: file.path } : undefined;
+      }
+      case 'sendMessage':
+        return msg({ text: call.params.text });
+      case 'editMessageText':
+      case 'editMessageReplyMarkup':
+        return msg({ text: call.params.text ?? 'x' });
+      case 'sendPhoto':
+        return msg({ photo: [{ file_id: 'sent', file_unique_id: 'sent', width: 1, height: 1 }] });
+      case 'sendDocument':
+        return msg({ document: { file_id: 'sent-doc', file_unique_id: 'sent-doc' } });
+      case 'sendMediaGroup':
+        return (call.params.media as unknown[]).map(() => msg({ photo: [{ file_id: 'sent', file_unique_id: 'sent', width: 1, height: 1 }] }));
+      default:
+        return true;
+    }
+  }
+
+  private getUpdates(req: http.IncomingMessage, res: http.ServerResponse, params: Record<string, unknown>): void {
+    const offset = Number(params.offset ?? 0);
+    // Long polling, capped at 1 s so a stopped bot's last request ends quickly.
+    const waitMs = Math.min(Number(params.timeout ?? 0), 1) * 1000;
+    const pending = (): Json[] => this.updates.filter((u) => Number(u.update_id) >= offset).slice(0, Number(params.limit ?? 100));
+    const answer = (): void => {
+      clearTimeout(timer);
+      this.events.off('update', onUpdate);
+      if (!res.writableEnded && !res.destroyed) this.reply(res, { ok: true, result: pending() });
+    };
+    const onUpdate = (): void => answer();
+    const timer = setTimeout(answer, waitMs);
+    if (pending().length > 0) return answer();
+    this.events.on('update', onUpdate);
+    req.on('close', () => {
+      clearTimeout(timer);
+      this.events.off('update', onUpdate);
+    });
+  }
+
+  private reply(res: http.ServerResponse, body: Json): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}
+
+/** The chat a call addresses (chat_id), as a number. */
+export function chatOf(call: ApiCall): number | undefined {
+  const id = call.params.chat_id;
+  return id === undefined ? undefined : Number(id);
+}
+
+/** The callback_data of every inline button of a call's reply_markup. */
+export function buttonsOf(call: ApiCall): string[] {
+  const markup = call.params.reply_markup as { inline_keyboard?: { callback_data?: string }[][] } | undefined;
+  return (markup?.inline_keyboard ?? []).flat().map((b) => b.callback_data ?? '');
+}
+
+async function parseBody(req: http.IncomingMessage): Promise<{ params: Record<string, unknown>; files: UploadedFile[] }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const type = req.headers['content-type'] ?? '';
+  if (body.length === 0) return { params: {}, files: [] };
+  if (type.startsWith('application/json')) return { params: JSON.parse(body.toString()) as Record<string, unknown>, files: [] };
+  // grammY sends multipart when a call carries files; objects travel as JSON strings.
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
+  if (!boundary) throw new Error(`Unsupported content type ${type}`);
+  const params: Record<string, unknown> = {};
+  const files: UploadedFile[] = [];
+  for (const part of splitMultipart(body, `--${boundary[1] ?? boundary[2]}`)) {
+    const headerEnd = part.indexOf('\r\n\r\n');
+    const headers = part.subarray(0, headerEnd).toString();
+    const content = part.subarray(headerEnd + 4);
+    const field = /;\s*name="([^"]*)"/.exec(headers)?.[1] ?? '';
+    // grammY writes filename=… unquoted.
+    const filename = /filename="?([^"\r\n;]*)"?/.exec(headers)?.[1];
+    if (filename !== undefined) files.push({ field, name: filename, bytes: content });
+    else {
+      const value = content.toString();
+      params[field] = /^[[{]/.test(value) ? (JSON.parse(value) as unknown) : value;
+    }
+  }
+  return { params, files };
+}
+
+/** The parts of a multipart body, without their delimiting CRLFs. */
+function splitMultipart(body: Buffer, delimiter: string): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = body.indexOf(delimiter);
+  while (start !== -1) {
+    const from = start + delimiter.length;
+    if (body.subarray(from, from + 2).toString() === '--') break;
+    const next = body.indexOf(`\r\n${delimiter}`, from);
+    if (next === -1) break;
+    parts.push(body.subarray(from + 2, next));
+    start = next + 2;
+  }
+  return parts;
+}
