@@ -1,19 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { groupPhoto, johns, selfie } from '../helpers/dev-event.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { createLogger } from '../../src/logger.js';
 import { createBot, type FacePassBot } from '../../src/bot/index.js';
 import { startBot } from '../../src/bot/run.js';
 import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
-import { testModelDir } from '../vision/fixtures.js';
 import { buttonsOf, chatOf, FakeTelegram, type ApiCall } from './fake-telegram.js';
 
 const TOKEN = '123456:TEST-token_abc';
@@ -23,10 +18,7 @@ const hex = (uuid: string): string => uuid.replace(/-/g, '');
 describe('telegram bot: deep link → consent → selfie → photos, live delivery, forget', () => {
   const fake = new FakeTelegram(TOKEN);
   let t: TestApp;
-  let engine: FaceEngine;
-  let workers: JobWorkers;
-  let photoEvents: QueueEvents;
-  let eventsConnection: Redis;
+  let pipeline: TestPipeline | undefined;
   let base: string;
   let owner: { id: number; headers: { authorization: string } };
   let bot: FacePassBot;
@@ -55,7 +47,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     const res = await fetch(`${base}/faces/upload`, { method: 'POST', headers: owner.headers, body: form });
     assert.equal(res.status, 201);
     const { face_id, task_id } = (await res.json()) as { face_id: number; task_id: string };
-    await (await t.deps.jobs.queue('photos').getJob(task_id))!.waitUntilFinished(photoEvents, 120_000);
+    await pipeline!.waitForJob('photos', task_id);
     originals.set(face_id, image);
     event.all.add(face_id);
     if (hasX) event.withX.add(face_id);
@@ -84,20 +76,8 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
   before(async () => {
     await fake.start();
     t = await createTestApp({ env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.url, BOT_SEARCHES_PER_MINUTE: '4' } });
-    engine = await createFaceEngine({ modelDir: testModelDir() });
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine, sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }) }),
-      logger: t.deps.logger,
-    });
-    eventsConnection = t.deps.redis.duplicate();
-    photoEvents = new QueueEvents('photos', { connection: eventsConnection, prefix: t.deps.config.queue.prefix });
-    await photoEvents.waitUntilReady();
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = t.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+    pipeline = await startPipeline(t, { workers: true, sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }) });
+    base = pipeline.api;
     owner = await t.photographer();
 
     people = await johns();
@@ -126,10 +106,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
 
   after(async () => {
     await running?.stop();
-    await workers?.close();
-    await engine?.close();
-    await photoEvents?.close();
-    await eventsConnection?.quit();
+    await pipeline?.close();
     if (t) {
       for (const name of ['search', 'delivery'] as const) await t.deps.jobs.queue(name).obliterate({ force: true });
       const keys = await t.deps.redis.keys(`${t.deps.config.queue.prefix}:bot:*`);
@@ -248,22 +225,13 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     const fresh = await upload(A, [x!.files[5]!, o3!.files[5]!], 8, true);
     const live = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === 2001 && String(c.params.caption).includes('Wedding A'), mark);
     assert.deepEqual(idsOf(live), [fresh]);
-    const deliveries = t.deps.jobs.queue('delivery');
-    const deliveryConnection = eventsConnection.duplicate();
-    const deliveryEvents = new QueueEvents('delivery', { connection: deliveryConnection, prefix: t.deps.config.queue.prefix });
-    try {
-      await deliveryEvents.waitUntilReady();
-      await (await deliveries.getJob(`deliver-photo-${fresh}`))!.waitUntilFinished(deliveryEvents, 60_000);
-      // The same photo again (a retried or duplicated job) is not sent twice.
-      const again = await t.deps.jobs.enqueue('deliver-photo', { faceId: fresh, eventId: A.id }, { jobId: `again-${fresh}` });
-      assert.deepEqual(await (await deliveries.getJob(again))!.waitUntilFinished(deliveryEvents, 60_000), { sent: 0 });
-      // A photo without the person is not delivered.
-      const other = await upload(A, [o1!.files[6]!, o0!.files[6]!], 9, false);
-      await (await deliveries.getJob(`deliver-photo-${other}`))!.waitUntilFinished(deliveryEvents, 60_000);
-    } finally {
-      await deliveryEvents.close();
-      await deliveryConnection.quit();
-    }
+    await pipeline!.waitForJob('delivery', `deliver-photo-${fresh}`, 60_000);
+    // The same photo again (a retried or duplicated job) is not sent twice.
+    const again = await t.deps.jobs.enqueue('deliver-photo', { faceId: fresh, eventId: A.id }, { jobId: `again-${fresh}` });
+    assert.deepEqual(await pipeline!.waitForJob('delivery', again, 60_000), { sent: 0 });
+    // A photo without the person is not delivered.
+    const other = await upload(A, [o1!.files[6]!, o0!.files[6]!], 9, false);
+    await pipeline!.waitForJob('delivery', `deliver-photo-${other}`, 60_000);
     assert.equal(fake.callsTo(2001, mark).filter((c) => c.method === 'sendPhoto').length, 1);
     assert.equal(fake.callsTo(3001, mark).filter((c) => c.method === 'sendPhoto').length, 0, 'the event B subscriber gets nothing from event A');
     // The live photo's original is available to its recipient.

@@ -6,6 +6,7 @@ import { createJobHandlers } from '../../src/workers/index.js';
 import type { JobHandlers } from '../../src/queue/job-worker.js';
 import type { QueueName } from '../../src/queue/jobs.js';
 import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import type { LivePhotoSender } from '../../src/services/live-delivery.service.js';
 import { testModelDir } from '../vision/fixtures.js';
 
 /** The API listening on loopback plus, optionally, real workers with the real face engine. */
@@ -22,11 +23,15 @@ export interface TestPipeline {
 
 /**
  * Starts the pipeline around a test app. `workers: true` runs every job handler with the real
- * engine; `handlers` runs only the ones given; neither runs no worker (API only).
+ * engine (and live delivery through `sender`); `handlers` runs only the ones given; neither runs no
+ * worker (API only).
  */
-export async function startPipeline(t: TestApp, options: { workers?: boolean; handlers?: JobHandlers } = {}): Promise<TestPipeline> {
+export async function startPipeline(
+  t: TestApp,
+  options: { workers?: boolean; handlers?: JobHandlers; sender?: LivePhotoSender } = {},
+): Promise<TestPipeline> {
   const engine = options.workers ? await createFaceEngine({ modelDir: testModelDir() }) : undefined;
-  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine }) : undefined);
+  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine, ...(options.sender && { sender: options.sender }) }) : undefined);
   const workers: JobWorkers | undefined = handlers
     ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger })
     : undefined;
