@@ -11,6 +11,7 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  TRUST_PROXY: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -65,7 +66,8 @@ export type StorageTarget =
 /** The parsed, validated configuration. */
 export interface Config {
   dataDir: string;
-  http: { host: string; port: number; publicUrl: string };
+  /** `trustProxy`: take client addresses from X-Forwarded-For (only behind a reverse proxy you run). */
+  http: { host: string; port: number; publicUrl: string; trustProxy: boolean };
   logLevel: Env['LOG_LEVEL'];
   databases: { main: DatabaseTarget; vector: DatabaseTarget };
   /** `undefined` means: start a private redis-server under the data directory. */
@@ -153,7 +155,7 @@ function toConfig(env: Env): Config {
   const publicPort = env.PORT === 0 ? 8000 : env.PORT;
   return {
     dataDir,
-    http: { host: env.HOST, port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${publicPort}`).replace(/\/+$/, '') },
+    http: { host: env.HOST, port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${publicPort}`).replace(/\/+$/, ''), trustProxy: env.TRUST_PROXY },
     logLevel: env.LOG_LEVEL,
     databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
     redisUrl: env.REDIS_URL,

@@ -32,8 +32,9 @@ export async function buildApi(
     // pino's Logger is a FastifyBaseLogger; the cast keeps Fastify's default generics so plugins type-check.
     loggerInstance: deps.logger.child({ role: 'api' }) as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
-    // Behind a reverse proxy, client addresses (rate limits, audit) come from X-Forwarded-For.
-    trustProxy: true,
+    // Client addresses (rate limits, audit) come from X-Forwarded-For only when configured: otherwise
+    // any client could pick its own address and slip past the per-client search limit.
+    trustProxy: deps.config.http.trustProxy,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     genReqId: () => crypto.randomUUID(),
   });

@@ -195,7 +195,7 @@ describe('selfie search: right photos, only that event', () => {
 });
 
 describe('public search rate limit', () => {
-  it('answers 429 past the per-client limit', async () => {
+  it('answers 429 past the per-client limit, and a forged X-Forwarded-For does not reset it', async () => {
     const t = await createTestApp({ env: { SEARCH_RATE_LIMIT_PER_MINUTE: '2' } });
     try {
       const statuses = [];
@@ -203,7 +203,7 @@ describe('public search rate limit', () => {
         const form = new FormData();
         form.append('event_uuid', '00000000-0000-4000-8000-000000000000');
         form.append('file', new Blob([Buffer.from('x')]), 's.jpg');
-        const res = await t.app.inject({ method: 'POST', url: '/api/v1/faces/search', payload: form });
+        const res = await t.app.inject({ method: 'POST', url: '/api/v1/faces/search', payload: form, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
         statuses.push(res.statusCode);
       }
       assert.deepEqual(statuses, [404, 404, 429]);
