@@ -9,15 +9,10 @@
  * DB, and whether the 20 photos were found. Uses fresh databases and an S3 server on loopback.
  */
 import sharp from 'sharp';
-import { createDependencies } from '../src/dependencies.js';
-import { buildApi } from '../src/api/app.js';
-import { createLogger } from '../src/logger.js';
-import { startJobWorkers } from '../src/queue/job-worker.js';
-import { createJobHandlers } from '../src/workers/index.js';
-import { createFaceEngine, toStorageVector } from '../src/vision/index.js';
-import { createTestDatabases, startS3, tempDir, testConfig } from '../test/helpers/services.js';
+import { toStorageVector } from '../src/vision/index.js';
+import { createTestApp } from '../test/helpers/app.js';
+import { startPipeline } from '../test/helpers/pipeline.js';
 import { johns } from '../test/helpers/dev-event.js';
-import { testModelDir } from '../test/vision/fixtures.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {
@@ -37,25 +32,12 @@ const unit = (v: number[]): number[] => {
 };
 
 async function main(): Promise<void> {
-  const dbs = await createTestDatabases();
-  const s3 = await startS3();
-  const data = await tempDir();
-  const config = testConfig({
-    FACEPASS_DATA_DIR: data.dir,
-    DATABASE_MAIN_URL: dbs.mainUrl,
-    DATABASE_VECTOR_URL: dbs.vectorUrl,
-    S3_BUCKET: s3.bucket,
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  });
-  const deps = await createDependencies(config, createLogger('silent'));
-  const engine = await createFaceEngine({ modelDir: testModelDir() });
-  const workers = startJobWorkers({ connection: deps.redis, prefix: config.queue.prefix, concurrency: 1, handlers: createJobHandlers(deps, { engine }), logger: deps.logger });
-  const app = await buildApi(deps);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
+  // Fresh databases, S3 on loopback, the API listening, and a real worker with the real engine.
+  const t = await createTestApp();
+  const pipeline = await startPipeline(t, { workers: true });
+  const { deps } = t;
+  const engine = pipeline.engine!;
+  const base = pipeline.api;
   try {
     const { photographer, apiKey } = await deps.services.photographers.create({ email: 'bench@example.com' });
     const event = await deps.services.events.create(photographer.id, { name: 'Bench event' });
@@ -116,13 +98,8 @@ async function main(): Promise<void> {
     console.log(`\nevent: ${PHOTOS} photos, ${PHOTOS * 3} faces; the person's ${targets.size} photos found: ${found}/${targets.size}`);
     console.log('Target: p50 ≤ 150 ms on this machine.');
   } finally {
-    await app.close();
-    await workers.close();
-    await engine.close();
-    await deps.close();
-    await s3.stop();
-    await dbs.drop();
-    await data.remove();
+    await pipeline.close();
+    await t.close();
   }
 }
 
