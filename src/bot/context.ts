@@ -1,4 +1,5 @@
 import type { Context, SessionFlavor } from 'grammy';
+import type { Conversation, ConversationFlavor } from '@grammyjs/conversations';
 import type { I18nFlavor } from '@grammyjs/i18n';
 import type { Logger } from '../logger.js';
 import type { Participant } from '../repositories/participant.repository.js';
@@ -20,4 +21,18 @@ export interface ExtraContext {
   participant: Participant | undefined;
 }
 
-export type BotContext = Context & SessionFlavor<SessionData> & I18nFlavor & ExtraContext;
+/** What both the handlers and the conversations see: translations, the logger and the participant. */
+export type BaseContext = Context & I18nFlavor & ExtraContext;
+
+/** The context of the bot's handlers: also the session and `ctx.conversation` (enter/exit). */
+export type BotContext = ConversationFlavor<BaseContext & SessionFlavor<SessionData>>;
+
+/**
+ * The context inside conversations: built by the conversations plugin for every update and replay,
+ * with i18n, the logger and the participant installed as conversation plugins (no session there:
+ * conversations reach it through `conversation.external`).
+ */
+export type ConversationContext = BaseContext;
+
+/** The conversation handle of the bot's conversations. */
+export type BotConversation = Conversation<BotContext, ConversationContext>;

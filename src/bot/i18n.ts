@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I18n } from '@grammyjs/i18n';
-import type { BotContext } from './context.js';
+import type { BaseContext } from './context.js';
 
 /** Languages the bot speaks; the first is the fallback. */
 export const LANGUAGES = ['en', 'ru'] as const;
@@ -12,9 +12,12 @@ export function toLanguage(code: string | null | undefined): Language {
   return code?.toLowerCase().startsWith('ru') ? 'ru' : 'en';
 }
 
-/** Fluent translations from `locales/*.ftl`; the participant's stored choice wins over Telegram's language. */
-export function createI18n(): I18n<BotContext> {
-  const i18n = new I18n<BotContext>({
+/**
+ * Fluent translations from `locales/*.ftl`; the participant's stored choice wins over Telegram's language.
+ * The same instance serves the handlers and, as a conversation plugin, the conversations.
+ */
+export function createI18n(): I18n<BaseContext> {
+  const i18n = new I18n<BaseContext>({
     defaultLocale: 'en',
     useSession: false,
     // Unicode isolation marks around variables only confuse Telegram clients and tests.

@@ -4,18 +4,20 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import { sequentialize } from '@grammyjs/runner';
 import { RedisAdapter } from '@grammyjs/storage-redis';
+import { createConversation } from '@grammyjs/conversations';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { ParticipantService } from '../services/participant.service.js';
-import type { BotContext, SessionData } from './context.js';
+import type { BotContext, ConversationContext, SessionData } from './context.js';
+import { COMMANDS, CONVERSATION, conversationsPlugin, type ConversationStateAdapter } from './conversations.js';
 import { createI18n } from './i18n.js';
 import { updateLogger } from './middlewares/update-logger.middleware.js';
 import { loadParticipant } from './middlewares/participant.middleware.js';
 import { createStartFeature } from './features/start.feature.js';
-import { createConsentFeature } from './features/consent.feature.js';
+import { createConsentConversation, createConsentFeature } from './features/consent.feature.js';
 import { createSelfieFeature } from './features/selfie.feature.js';
 import { createEventsFeature } from './features/events.feature.js';
-import { createForgetFeature } from './features/forget.feature.js';
+import { createForgetConversation, createForgetFeature } from './features/forget.feature.js';
 import { createStopFeature } from './features/stop.feature.js';
 import { createLanguageFeature } from './features/language.feature.js';
 import { createHelpFeature } from './features/help.feature.js';
@@ -41,13 +43,25 @@ export interface BotOptions {
   throttle?: boolean;
   /** Session storage. @defaultValue Redis via @grammyjs/storage-redis */
   sessionStorage?: StorageAdapter<SessionData>;
+  /** Conversation state storage. @defaultValue Redis via @grammyjs/storage-redis */
+  conversationStorage?: ConversationStateAdapter;
   /** Photos per album page (1–10). @defaultValue 10 */
   pageSize?: number;
 }
 
 export type FacePassBot = Bot<BotContext>;
 
-/** Puts the bot together: middlewares, then one Composer per feature, the unhandled-update handler last. */
+const inFlight = new WeakMap<FacePassBot, Set<Promise<void>>>();
+
+/** Resolves when the updates the bot is handling now are done (successfully or not). */
+export async function updatesSettled(bot: FacePassBot): Promise<void> {
+  await Promise.allSettled([...(inFlight.get(bot) ?? [])]);
+}
+
+/**
+ * Puts the bot together: middlewares, the conversations (consent, /forget) with their state in
+ * Redis, then one Composer per feature, the unhandled-update handler last.
+ */
 export function createBot(token: string, deps: BotDependencies, options: BotOptions = {}): FacePassBot {
   const apiRoot = options.apiRoot ?? 'https://api.telegram.org';
   const bot = new Bot<BotContext>(token, { client: { apiRoot }, ...(options.botInfo && { botInfo: options.botInfo }) });
@@ -61,11 +75,25 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
     return Buffer.from(await res.arrayBuffer());
   };
   const i18n = createI18n();
+  const log = deps.logger.child({ role: 'bot' });
   const sessionKey = (chatId: number | undefined): string | undefined => (chatId === undefined ? undefined : `${deps.keyPrefix}:bot:session:${chatId}`);
 
+  // Updates being handled, so that stopping can wait for them (their session and conversation state
+  // are saved at the end of the update).
+  const handling = new Set<Promise<void>>();
+  inFlight.set(bot, handling);
+  bot.use(async (_ctx, next) => {
+    const work = next();
+    handling.add(work);
+    try {
+      await work;
+    } finally {
+      handling.delete(work);
+    }
+  });
   // Updates of one chat run in order (the runner is concurrent across chats), so sessions never race.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
-  bot.use(updateLogger(deps.logger.child({ role: 'bot' })));
+  bot.use(updateLogger(log));
   bot.use(
     session({
       initial: (): SessionData => ({}),
@@ -77,12 +105,27 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
   bot.use(i18n);
 
   const { participants } = deps;
+  // Conversations come before the features: an active one sees the chat's updates first and passes
+  // on what is not its answer (menu commands, other buttons). Their state is stored per chat in Redis
+  // next to the session, so a restart mid-conversation resumes it.
+  bot.use(
+    conversationsPlugin({
+      adapter: options.conversationStorage ?? new RedisAdapter({ instance: deps.redis }),
+      keyPrefix: deps.keyPrefix,
+      logger: log,
+      participants,
+      i18n,
+    }),
+  );
+  bot.use(createConversation<BotContext, ConversationContext>(createConsentConversation({ participants }), CONVERSATION.consent));
+  bot.use(createConversation<BotContext, ConversationContext>(createForgetConversation({ participants }), CONVERSATION.forget));
+
   bot.use(createStartFeature({ participants }));
-  bot.use(createConsentFeature({ participants }));
+  bot.use(createConsentFeature());
   bot.use(createSelfieFeature({ participants, download, ...(options.pageSize && { pageSize: options.pageSize }) }));
   bot.use(createEventsFeature({ participants }));
   bot.use(createStopFeature({ participants }));
-  bot.use(createForgetFeature({ participants }));
+  bot.use(createForgetFeature());
   bot.use(createLanguageFeature({ participants }));
   bot.use(createHelpFeature());
   bot.use(createUnhandledFeature());
@@ -90,8 +133,8 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
   // The one error boundary: log with the update's logger, tell the user, keep running.
   bot.catch(async (err) => {
     const ctx = err.ctx;
-    const log = (ctx as Partial<BotContext>).logger ?? deps.logger;
-    log.error({ err: err.error, update_id: ctx.update.update_id }, 'update failed');
+    const logger = (ctx as Partial<BotContext>).logger ?? log;
+    logger.error({ err: err.error, update_id: ctx.update.update_id }, 'update failed');
     if (ctx.chat && typeof (ctx as Partial<BotContext>).t === 'function') {
       await ctx.reply(ctx.t('error-generic')).catch(() => undefined);
     }
@@ -102,8 +145,7 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
 /** Sets the command menu in both languages. */
 export async function setCommands(bot: FacePassBot): Promise<void> {
   const i18n = createI18n();
-  const names = ['start', 'events', 'stop', 'forget', 'language', 'help'];
-  const describe = (language: string) => names.map((command) => ({ command, description: i18n.t(language, `command-${command}`) }));
+  const describe = (language: string) => COMMANDS.map((command) => ({ command, description: i18n.t(language, `command-${command}`) }));
   await bot.api.setMyCommands(describe('en'));
   await bot.api.setMyCommands(describe('ru'), { language_code: 'ru' });
 }

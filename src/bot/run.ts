@@ -3,7 +3,7 @@ import { webhookCallback } from 'grammy';
 import { run } from '@grammyjs/runner';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../logger.js';
-import { setCommands, type FacePassBot } from './index.js';
+import { setCommands, updatesSettled, type FacePassBot } from './index.js';
 
 /** Updates the bot handles; others are not even fetched. */
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
@@ -45,8 +45,10 @@ export async function startBot(bot: FacePassBot, options: { webhook?: WebhookSet
   options.logger.info({ username: bot.botInfo.username }, 'bot polling for updates');
   return {
     async stop() {
-      // Stops fetching and waits for updates in flight.
+      // Stops fetching, then waits for the updates already fetched: their session and conversation
+      // state is saved when they finish, so a restart mid-conversation loses nothing.
       if (handle.isRunning()) await handle.stop();
+      await updatesSettled(bot);
     },
   };
 }

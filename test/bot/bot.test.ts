@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { createBot, type FacePassBot } from '../../src/bot/index.js';
 import { startBot } from '../../src/bot/run.js';
 import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
+import { conversationKey } from '../../src/bot/conversations.js';
 import { buttonsOf, chatOf, FakeTelegram, type ApiCall } from './fake-telegram.js';
 
 const TOKEN = '123456:TEST-token_abc';
@@ -64,6 +65,23 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     fake.press(user, 'consent:yes');
     await fake.waitForText(user, /Thank you! Now send me a selfie/, mark);
   };
+
+  /** The chat's stored conversation state (Redis), or undefined. */
+  const storedConversations = async (user: number): Promise<Record<string, unknown> | undefined> => {
+    const raw = await t.deps.redis.get(conversationKey(t.deps.config.queue.prefix, user));
+    return raw === null ? undefined : (JSON.parse(raw) as { state: Record<string, unknown> }).state;
+  };
+  /**
+   * Waits until every earlier update of the chat was handled to the end (state saved included):
+   * updates of one chat run in order, so the answer to a later /help comes after.
+   */
+  const settle = async (user: number): Promise<void> => {
+    const mark = fake.mark();
+    fake.sendText(user, '/help');
+    await fake.waitForText(user, /How it works/, mark);
+  };
+  const textsTo = (user: number, from: number): string[] =>
+    fake.callsTo(user, from).flatMap((c) => (c.method === 'sendMessage' || c.method === 'editMessageText' ? [String(c.params.text)] : []));
 
   /** Sends a selfie and collects the ids of every photo of the first page (from the results buttons). */
   const searchFirstPage = async (user: number, image: Buffer): Promise<{ ids: number[]; results: ApiCall; mark: number }> => {
@@ -219,6 +237,59 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     await fake.waitForText(user, /from “Event B”/, m2);
   });
 
+  it('consent is a conversation: guidance on anything else, commands still work, a new link starts over', async () => {
+    const user = 7001;
+    await join(user, A, false);
+    // Anything but an answer gets the request again, with its buttons.
+    let m = fake.mark();
+    fake.sendText(user, 'hello?');
+    assert.deepEqual(buttonsOf(await fake.waitForText(user, /need your consent/, m)), ['consent:yes', 'consent:no']);
+    assert.deepEqual(Object.keys((await storedConversations(user)) ?? {}), ['consent']);
+    // Menu commands are handled as usual while the conversation keeps waiting.
+    m = fake.mark();
+    fake.sendText(user, '/help');
+    await fake.waitForText(user, /How it works/, m);
+    assert.ok(!textsTo(user, m).some((text) => /need your consent/.test(text)), 'a command is not answered with the reminder');
+    assert.deepEqual(Object.keys((await storedConversations(user)) ?? {}), ['consent']);
+    // Another event's link while waiting: joins it and asks again, in the greeting of that event.
+    m = fake.mark();
+    fake.sendText(user, `/start ${hex(B.uuid)}`);
+    const greeting = await fake.waitForText(user, /Welcome to “Event B”/, m);
+    assert.match(String(greeting.params.text), /need your consent/);
+    assert.deepEqual(buttonsOf(greeting), ['consent:yes', 'consent:no']);
+    m = fake.mark();
+    fake.press(user, 'consent:yes');
+    await fake.waitForText(user, /Thank you! Now send me a selfie/, m);
+    const participant = await t.deps.repositories.participants.findByTelegramId(user);
+    assert.ok(participant?.consent_at);
+    assert.equal(participant.active_event_id, B.id);
+    // A leftover consent button after consent just confirms it.
+    m = fake.mark();
+    fake.press(user, 'consent:yes');
+    await fake.waitForText(user, /Thank you/, m);
+    assert.equal(await storedConversations(user), undefined, 'the finished conversation leaves nothing in Redis');
+    // The selfie searches the event of the latest link.
+    const first = await searchFirstPage(user, selfieX);
+    assert.deepEqual(new Set(first.ids), B.withX);
+  });
+
+  it('a restart in the middle of the consent conversation loses nothing (its state is in Redis)', async () => {
+    const user = 7002;
+    await join(user, A, false);
+    // Stop the bot as the service does (updates in flight finish), then a brand-new bot over the same Redis.
+    await running.stop();
+    assert.deepEqual(Object.keys((await storedConversations(user)) ?? {}), ['consent']);
+    await startTheBot();
+    const m = fake.mark();
+    fake.press(user, 'consent:yes');
+    await fake.waitForText(user, /Thank you! Now send me a selfie/, m);
+    // Resumed, not asked again (a lost conversation would answer with a new consent request).
+    assert.ok(!textsTo(user, m).some((text) => /need your consent/.test(text)));
+    assert.ok((await t.deps.repositories.participants.findByTelegramId(user))?.consent_at);
+    await settle(user);
+    assert.equal(await storedConversations(user), undefined);
+  });
+
   it('a new matching photo arrives live, once, only to the subscriber of that event', async () => {
     const [x, o0, o1, , o3] = people;
     const mark = fake.mark();
@@ -335,10 +406,29 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     assert.ok((await audit()).rows[0]!.n > 0);
     assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 1);
 
+    // Cancelled, across a restart of the bot: nothing is deleted.
     let m = fake.mark();
     fake.sendText(user, '/forget');
     const ask = await fake.waitForText(user, /Delete all your data/, m);
     assert.deepEqual(buttonsOf(ask), ['forget:yes', 'forget:no']);
+    m = fake.mark();
+    fake.sendPhoto(user, selfieX);
+    assert.deepEqual(buttonsOf(await fake.waitForText(user, /Delete all your data/, m)), ['forget:yes', 'forget:no']);
+    assert.ok(!fake.calls.slice(m).some((c) => c.method === 'getFile'), 'no search while the question is open');
+    await running.stop();
+    await startTheBot();
+    m = fake.mark();
+    fake.press(user, 'forget:no');
+    await fake.waitForText(user, /Nothing was deleted/, m);
+    assert.equal((await t.deps.repositories.participants.findByTelegramId(user))?.id, participant.id);
+    assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 1);
+    await settle(user);
+    assert.equal(await storedConversations(user), undefined);
+
+    // Confirmed: everything goes.
+    m = fake.mark();
+    fake.sendText(user, '/forget');
+    await fake.waitForText(user, /Delete all your data/, m);
     m = fake.mark();
     fake.press(user, 'forget:yes');
     await fake.waitForText(user, /All your data was deleted/, m);

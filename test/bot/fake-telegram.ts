@@ -210,6 +210,12 @@ export class FakeTelegram {
 
   private getUpdates(req: http.IncomingMessage, res: http.ServerResponse, params: Record<string, unknown>): void {
     const offset = Number(params.offset ?? 0);
+    // As Telegram does: asking from `offset` confirms every earlier update, which is then forgotten,
+    // so a restarted bot (starting again from offset 0) does not get the old updates a second time.
+    if (offset > 0) {
+      const kept = this.updates.findIndex((u) => Number(u.update_id) >= offset);
+      this.updates.splice(0, kept === -1 ? this.updates.length : kept);
+    }
     // Long polling, capped at 1 s so a stopped bot's last request ends quickly.
     const waitMs = Math.min(Number(params.timeout ?? 0), 1) * 1000;
     const pending = (): Json[] => this.updates.filter((u) => Number(u.update_id) >= offset).slice(0, Number(params.limit ?? 100));

@@ -1,22 +1,46 @@
 import { Composer } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BotContext, BotConversation, ConversationContext } from '../context.js';
 import type { ParticipantService } from '../../services/participant.service.js';
-import { callbackPattern } from '../callback-data.js';
+import { callbackData, callbackPattern } from '../callback-data.js';
 import { forgetKeyboard } from '../keyboards/misc.keyboard.js';
+import { CONVERSATION, enterConversation, waitForButton } from '../conversations.js';
 
-/** `/forget`: after confirmation, deletes everything stored about the participant in both databases. */
-export function createForgetFeature(deps: { participants: ParticipantService }): Composer<BotContext> {
+/**
+ * The /forget conversation: asks for confirmation, then deletes everything stored about the
+ * participant in both databases (selfie embeddings, joins, subscriptions, deliveries; the audit
+ * log is anonymised) and the chat's search results. Other messages get the question again.
+ */
+export function createForgetConversation(deps: { participants: ParticipantService }) {
+  return async function forget(conversation: BotConversation, ctx: ConversationContext): Promise<void> {
+    const ask = (c: ConversationContext) => c.reply(c.t('forget-ask'), { reply_markup: forgetKeyboard(c) });
+    await ask(ctx);
+    const answer = await waitForButton(conversation, callbackPattern.forget, ask);
+    await answer.answerCallbackQuery();
+    if (answer.callbackQuery.data !== callbackData.forget('yes')) {
+      await answer.editMessageText(answer.t('forget-cancelled'));
+      return;
+    }
+    const participant = answer.participant;
+    await conversation.external(async (outer) => {
+      if (participant) {
+        await deps.participants.forget(participant.id);
+        answer.logger.info({ participant: participant.id }, 'participant forgotten');
+      }
+      outer.session.search = undefined;
+    });
+    await answer.editMessageText(answer.t('forget-done'));
+  };
+}
+
+/** `/forget` enters the conversation; its buttons outside it (a leftover message) ask again. */
+export function createForgetFeature(): Composer<BotContext> {
   const feature = new Composer<BotContext>();
-  feature.command('forget', (ctx) => (ctx.participant ? ctx.reply(ctx.t('forget-ask'), { reply_markup: forgetKeyboard(ctx) }) : ctx.reply(ctx.t('forget-nothing'))));
+  const start = (ctx: BotContext) => (ctx.participant ? enterConversation(ctx, CONVERSATION.forget) : ctx.reply(ctx.t('forget-nothing')));
+  feature.command('forget', start);
   feature.callbackQuery(callbackPattern.forget, async (ctx) => {
     await ctx.answerCallbackQuery();
     if (ctx.match[1] === 'no') return ctx.editMessageText(ctx.t('forget-cancelled'));
-    if (ctx.participant) {
-      await deps.participants.forget(ctx.participant.id);
-      ctx.logger.info({ participant: ctx.participant.id }, 'participant forgotten');
-    }
-    ctx.session.search = undefined;
-    return ctx.editMessageText(ctx.t('forget-done'));
+    return start(ctx);
   });
   return feature;
 }

@@ -10,8 +10,8 @@ import {
 import { MultipleFacesError, NoFaceError, SearchTimeoutError } from '../../services/search.service.js';
 import { NotFoundError } from '../../errors.js';
 import { callbackPattern } from '../callback-data.js';
-import { consentKeyboard } from '../keyboards/consent.keyboard.js';
 import { resultsKeyboard } from '../keyboards/results.keyboard.js';
+import { askConsent } from './consent.feature.js';
 
 /** Telegram lets bots download files up to 20 MB. */
 export const MAX_SELFIE_BYTES = 20 * 1024 * 1024;
@@ -55,7 +55,11 @@ async function sendNextPage(ctx: BotContext, participants: ParticipantService, p
   });
 }
 
-/** Selfies (photo or image file) → search the active event → albums, paging, originals, live-delivery opt-in. */
+/**
+ * Selfies (photo or image file) → search the active event → albums, paging, originals, live-delivery
+ * opt-in. Plain handlers, not a conversation: every selfie is a search of its own, and the results
+ * for paging live in the session.
+ */
 export function createSelfieFeature(deps: { participants: ParticipantService; download: FileDownloader; pageSize?: number }): Composer<BotContext> {
   const { participants } = deps;
   const pageSize = Math.min(Math.max(deps.pageSize ?? PAGE_SIZE, 1), PAGE_SIZE);
@@ -65,7 +69,8 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
   const runSearch = async (ctx: BotContext, fileId: string): Promise<unknown> => {
     const participant = ctx.participant;
     if (!participant) return ctx.reply(ctx.t('no-event'));
-    if (!participant.consent_at) return ctx.reply(ctx.t('consent-request'), { reply_markup: consentKeyboard(ctx) });
+    // No processing without consent: the consent conversation asks for it first.
+    if (!participant.consent_at) return askConsent(ctx);
     const action = keepChatAction(ctx, 'upload_photo');
     let result;
     try {
@@ -79,7 +84,7 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
       if (error instanceof SearchRateLimitedError) return ctx.reply(ctx.t('rate-limited'));
       if (error instanceof SearchTimeoutError) return ctx.reply(ctx.t('search-timeout'));
       if (error instanceof NoActiveEventError || error instanceof NotFoundError) return ctx.reply(ctx.t('no-event'));
-      if (error instanceof ConsentRequiredError) return ctx.reply(ctx.t('consent-request'), { reply_markup: consentKeyboard(ctx) });
+      if (error instanceof ConsentRequiredError) return askConsent(ctx);
       throw error;
     } finally {
       action.stop();

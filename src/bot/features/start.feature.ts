@@ -1,13 +1,13 @@
 import { Composer } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BaseContext, BotContext } from '../context.js';
 import type { ParticipantService } from '../../services/participant.service.js';
 import { EventUnavailableError } from '../../services/participant.service.js';
-import { consentKeyboard } from '../keyboards/consent.keyboard.js';
 import { formatDate } from '../i18n.js';
 import type { Event } from '../../repositories/event.repository.js';
+import { askConsent } from './consent.feature.js';
 
 /** The event's greeting: name, date and place. */
-export async function greeting(ctx: BotContext, event: Event): Promise<string> {
+export async function greeting(ctx: BaseContext, event: Event): Promise<string> {
   const language = await ctx.i18n.getLocale();
   const date = formatDate(event.event_date, language);
   const details = [date && ctx.t('event-details-date', { date }), event.location && ctx.t('event-details-place', { place: event.location })]
@@ -16,14 +16,19 @@ export async function greeting(ctx: BotContext, event: Event): Promise<string> {
   return ctx.t('greeting', { name: event.name, details });
 }
 
-/** `/start <payload>`: the deep link joins the event; consent is asked once, before the first selfie. */
+/**
+ * `/start <payload>`: the deep link joins the event; consent is asked once, before the first selfie
+ * (the consent conversation). /start leaves any conversation in progress: it starts over.
+ */
 export function createStartFeature(deps: { participants: ParticipantService }): Composer<BotContext> {
   const feature = new Composer<BotContext>();
   feature.chatType('private').command('start', async (ctx) => {
     const payload = ctx.match.trim();
     if (!payload) {
       const event = ctx.participant && (await deps.participants.activeEvent(ctx.participant).catch(() => undefined));
+      await ctx.conversation.exitAll();
       if (!event) return ctx.reply(ctx.t('start-no-event'));
+      if (!ctx.participant?.consent_at) return askConsent(ctx, await greeting(ctx, event));
       return ctx.reply(`${await greeting(ctx, event)}\n\n${ctx.t('send-selfie', { name: event.name })}`);
     }
     let joined;
@@ -37,9 +42,8 @@ export function createStartFeature(deps: { participants: ParticipantService }): 
     ctx.session.search = undefined;
     ctx.logger.info({ participant: joined.participant.id, eventId: joined.event.id }, 'participant joined event');
     const text = await greeting(ctx, joined.event);
-    if (!joined.participant.consent_at) {
-      return ctx.reply(`${text}\n\n${ctx.t('consent-request')}`, { reply_markup: consentKeyboard(ctx) });
-    }
+    await ctx.conversation.exitAll();
+    if (!joined.participant.consent_at) return askConsent(ctx, text);
     return ctx.reply(`${text}\n\n${ctx.t('send-selfie', { name: joined.event.name })}`);
   });
   return feature;

@@ -1,10 +1,10 @@
 import { InlineKeyboard } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BaseContext } from '../context.js';
 import { callbackData } from '../callback-data.js';
 import type { ParticipantEvent } from '../../repositories/participant.repository.js';
 
 /** Confirm or cancel /forget. */
-export const forgetKeyboard = (ctx: BotContext): InlineKeyboard =>
+export const forgetKeyboard = (ctx: Pick<BaseContext, 't'>): InlineKeyboard =>
   new InlineKeyboard().text(ctx.t('forget-confirm'), callbackData.forget('yes')).text(ctx.t('forget-cancel'), callbackData.forget('no'));
 
 /** One button per joined event; the active one is marked. */

@@ -1,9 +1,9 @@
 import { InlineKeyboard } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BaseContext } from '../context.js';
 import { callbackData } from '../callback-data.js';
 
 /** Under a page of results: one "original" button per photo, "show more", and the live-delivery offer. */
-export function resultsKeyboard(ctx: BotContext, page: { faceIds: number[]; firstNumber: number; hasMore: boolean; offerLive: boolean }): InlineKeyboard {
+export function resultsKeyboard(ctx: Pick<BaseContext, 't'>, page: { faceIds: number[]; firstNumber: number; hasMore: boolean; offerLive: boolean }): InlineKeyboard {
   const kb = new InlineKeyboard();
   page.faceIds.forEach((faceId, i) => {
     kb.text(`📄 ${page.firstNumber + i}`, callbackData.original(faceId));
