@@ -127,7 +127,7 @@ try {
     connection: deps.redis,
     prefix: config.queue.prefix,
     concurrency,
-    handlers: createJobHandlers({ services: deps.services, repositories: deps.repositories, storage: timedStorage(deps.storage, clock) }, { engine: pipelineEngine }),
+    handlers: createJobHandlers({ config: deps.config, services: deps.services, repositories: deps.repositories, storage: timedStorage(deps.storage, clock) }, { engine: pipelineEngine }),
     logger: workerLogger,
   });
   // Workers first: they finish their jobs with the engine, which closes after them.

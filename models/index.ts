@@ -6,6 +6,7 @@ import type { SearchAuditTable } from './main/search-audit.table.js';
 import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
 import type { ParticipantDeliveryTable } from './main/participant-delivery.table.js';
 import type { ParticipantEmbeddingTable } from './vector/participant-embedding.table.js';
+import type { EventVectorIndexTable } from './vector/event-vector-index.table.js';
 
 export * from './main/photographer.table.js';
 export * from './main/event.table.js';
@@ -15,6 +16,7 @@ export * from './main/search-audit.table.js';
 export * from './vector/face-embedding.table.js';
 export * from './main/participant-delivery.table.js';
 export * from './vector/participant-embedding.table.js';
+export * from './vector/event-vector-index.table.js';
 
 /** Tables of db_main. */
 export interface MainDatabase {
@@ -32,4 +34,5 @@ export interface MainDatabase {
 export interface VectorDatabase {
   face_embeddings: FaceEmbeddingTable;
   participant_embeddings: ParticipantEmbeddingTable;
+  event_vector_indexes: EventVectorIndexTable;
 }

@@ -28,6 +28,19 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
 fi
 psql_admin() { $SUDO -u "$PGUSER_NAME" psql -v ON_ERROR_STOP=1 -qAt "$@" 2>/dev/null || psql -U "$PGUSER_NAME" -h 127.0.0.1 -v ON_ERROR_STOP=1 -qAt "$@"; }
 
+# --- memory -----------------------------------------------------------------
+# PostgreSQL's default shared_buffers (128 MB) cannot hold the event HNSW indexes next to the rows
+# exact scans read, and searches then wait on page copies (README, "Vector search"). Raise it to a
+# quarter of RAM (at most 8 GB; PG_SHARED_BUFFERS_MB overrides); never lower a larger setting.
+mem_mb=$(awk '/^MemTotal:/{print int($2/1024)}' /proc/meminfo)
+want_mb=${PG_SHARED_BUFFERS_MB:-$(( mem_mb / 4 > 8192 ? 8192 : mem_mb / 4 ))}
+have_mb=$(psql_admin -d postgres -c "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
+if [ "$have_mb" -lt "$want_mb" ]; then
+  log "raising shared_buffers from ${have_mb} MB to ${want_mb} MB and restarting PostgreSQL"
+  psql_admin -d postgres -c "ALTER SYSTEM SET shared_buffers = '${want_mb}MB'"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$PGVER" main restart || $SUDO pg_ctlcluster "$PGVER" main restart
+fi
+
 # --- pgvector ---------------------------------------------------------------
 sharedir=$(/usr/lib/postgresql/"$PGVER"/bin/pg_config --sharedir 2>/dev/null || pg_config --sharedir)
 if [ ! -f "$sharedir/extension/vector.control" ]; then

@@ -43,6 +43,7 @@ const EnvSchema = Type.Object({
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
+  VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
 });
 type Env = Static<typeof EnvSchema>;
@@ -82,7 +83,7 @@ export interface Config {
   /** onnxruntime intra-op threads per session; 0 lets the engine choose (CPU count, at most 4). */
   ortThreads: number;
   uploadMaxBytes: number;
-  search: { timeoutMs: number; publicPerMinute: number };
+  search: { timeoutMs: number; publicPerMinute: number; indexMinFaces: number };
   telegramBotToken: string | undefined;
   /** The Telegram bot's settings (used only when a token is set). */
   bot: {
@@ -176,7 +177,7 @@ function toConfig(env: Env): Config {
     modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
     ortThreads: env.ORT_THREADS,
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
-    search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE },
+    search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE, indexMinFaces: env.VECTOR_INDEX_MIN_FACES },
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,
     bot: {
       username: env.TELEGRAM_BOT_USERNAME?.replace(/^@/, ''),

@@ -18,6 +18,7 @@ import { createSearchService } from './services/search.service.js';
 import { createSelfieRepository } from './repositories/selfie.repository.js';
 import { createSearchAuditRepository } from './repositories/search-audit.repository.js';
 import { createVectorSearchRepository } from './repositories/vector-search.repository.js';
+import { createVectorIndexRepository } from './repositories/vector-index.repository.js';
 import { createJobWaiter, type JobWaiter } from './queue/job-waiter.js';
 import { createParticipantRepository } from './repositories/participant.repository.js';
 import { createParticipantEmbeddingRepository } from './repositories/participant-embedding.repository.js';
@@ -50,6 +51,7 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     selfies: createSelfieRepository(redis, { prefix: config.queue.prefix, ttlSeconds: SELFIE_TTL_SECONDS }),
     searchAudit: createSearchAuditRepository(dbs.main),
     vectorSearch: createVectorSearchRepository(dbs.vector),
+    vectorIndexes: createVectorIndexRepository(dbs.vector),
     photographers: createPhotographerRepository(dbs.main),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
@@ -73,7 +75,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     events: createEventService({ events: repos.events, jobs }),
-    eventCleanup: createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, storage }),
+    eventCleanup: createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, storage }),
     photos: createPhotoService({
       events: repos.events,
       photos: repos.photos,

@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createVectorIndexRepository } from '../src/repositories/vector-index.repository.js';
+import { createVectorSearchRepository } from '../src/repositories/vector-search.repository.js';
 import { sql, type Kysely } from 'kysely';
 import { openDatabases, type Databases } from '../src/db/databases.js';
 import { migrateDownAll, migrateToLatest } from '../src/db/migrator.js';
@@ -51,7 +53,11 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
       assert.ok((await indexes(main, 'faces')).has('idx_faces_event_id'));
       const vectorIdx = await indexes(vector, 'face_embeddings');
       assert.ok(vectorIdx.has('idx_face_embeddings_face_id') && vectorIdx.has('idx_face_embeddings_event_id'));
-      assert.match(vectorIdx.get('idx_face_embeddings_vector') ?? '', /USING hnsw \(embedding vector_cosine_ops\)/);
+      // No whole-table ANN index: large events get their own partial HNSW index (event_vector_indexes).
+      assert.equal([...vectorIdx.values()].filter((d) => /USING hnsw/.test(d)).length, 0);
+      assert.ok((await tables(vector)).includes('event_vector_indexes'));
+      const storage = await sql<{ s: string }>`select attstorage as s from pg_attribute where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
+      assert.equal(storage.rows[0]?.s, 'p', 'embeddings stored inline, uncompressed');
 
       const { rows } = await sql<{ t: string }>`
         select format_type(atttypid, atttypmod) as t from pg_attribute
@@ -64,6 +70,12 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
         values (1, 1, ${v}::vector, 0, 0, 10, 10, 0.9, 'test')`.execute(vector);
       const d = await sql<{ d: number }>`select (embedding <=> ${v}::vector) as d from face_embeddings`.execute(vector);
       assert.equal(Number(d.rows[0]?.d), 0);
+      // An event index builds, serves a search, and drops (also on embedded PGlite).
+      const eventIndexes = createVectorIndexRepository(dbs.vector);
+      assert.deepEqual(await eventIndexes.build({ eventId: 1, modelPack: 'test', dimensions: 128 }), { built: true, faces: 1 });
+      const hits = await createVectorSearchRepository(dbs.vector).nearestPhotos({ eventId: 1, modelPack: 'test', vector: JSON.parse(v) as number[], maxDistance: 0.1, limit: 5 });
+      assert.deepEqual(hits.map((h) => h.faceId), [1]);
+      assert.equal(await eventIndexes.dropForEvent(1), 1);
 
       assert.equal((await migrateDownAll(main, 'main')).applied.length, mainNames.length);
       assert.equal((await migrateDownAll(vector, 'vector')).applied.length, vectorNames.length);

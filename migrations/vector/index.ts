@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as initial from './20261125T0001-initial.js';
 import * as participantEmbeddings from './20261125T1800-participant-embeddings.js';
+import * as eventVectorIndexes from './20261126T0900-event-vector-indexes.js';
 
 /** db_vector migrations, applied in key order. */
 export const vectorMigrations: Record<string, Migration> = {
   '20261125T0001-initial': initial,
   '20261125T1800-participant-embeddings': participantEmbeddings,
+  '20261126T0900-event-vector-indexes': eventVectorIndexes,
 };

@@ -14,6 +14,8 @@ export interface JobPayloads {
   'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean };
   /** Sends a freshly processed photo to the event's live-delivery subscribers it matches. */
   'deliver-photo': { faceId: number; eventId: number };
+  /** Builds the partial HNSW index of an event that grew past VECTOR_INDEX_MIN_FACES. Idempotent. */
+  'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
 }
 
 /** A face box in pixels. */
@@ -49,6 +51,7 @@ export interface JobResults {
   'delete-event': { photos: number; embeddings: number; objects: number };
   'search-selfie': SearchJobResult;
   'deliver-photo': { sent: number };
+  'index-event-vectors': { built: boolean; faces: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -60,6 +63,7 @@ export const QUEUE_OF = {
   'delete-event': 'maintenance',
   'search-selfie': 'search',
   'deliver-photo': 'delivery',
+  'index-event-vectors': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];
@@ -73,5 +77,9 @@ export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
 export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | undefined {
   if (name === 'process-photo') return `process-photo-${(data as JobOf<'process-photo'>).faceId}`;
   if (name === 'deliver-photo') return `deliver-photo-${(data as JobOf<'deliver-photo'>).faceId}`;
+  if (name === 'index-event-vectors') {
+    const { eventId, modelPack } = data as JobOf<'index-event-vectors'>;
+    return `index-event-vectors-${eventId}-${modelPack}`;
+  }
   return undefined;
 }

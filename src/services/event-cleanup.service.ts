@@ -1,6 +1,7 @@
 import type { EventRepository } from '../repositories/event.repository.js';
 import type { PhotoRepository } from '../repositories/photo.repository.js';
 import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
+import type { VectorIndexRepository } from '../repositories/vector-index.repository.js';
 import type { PhotoStorage } from '../storage/index.js';
 
 const BATCH = 200;
@@ -21,12 +22,15 @@ export function createEventCleanupService(deps: {
   events: EventRepository;
   photos: PhotoRepository;
   embeddings: EmbeddingRepository;
+  vectorIndexes: VectorIndexRepository;
   storage: PhotoStorage;
 }) {
-  const { events, photos, embeddings, storage } = deps;
+  const { events, photos, embeddings, vectorIndexes, storage } = deps;
   return {
     async purgeEvent(eventId: number): Promise<CleanupReport> {
       const report: CleanupReport = { photos: 0, embeddings: 0, objects: 0 };
+      // The event's ANN index first: deleting its rows would otherwise also update the index.
+      await vectorIndexes.dropForEvent(eventId);
       for (;;) {
         const batch = await photos.listKeysBatch(eventId, BATCH);
         if (batch.length === 0) break;

@@ -9,6 +9,8 @@ import { createSearchSelfieHandler } from './search-selfie.worker.js';
 import { createSelfieSearchService } from '../services/selfie-search.service.js';
 import { createLiveDeliveryService, type LivePhotoSender } from '../services/live-delivery.service.js';
 import { createDeliverPhotoHandler } from './deliver-photo.worker.js';
+import { createIndexEventVectorsHandler } from './index-event-vectors.worker.js';
+import { createVectorIndexService } from '../services/vector-index.service.js';
 
 /** Similarity threshold of live delivery: the same operating point as searches. */
 const LIVE_DELIVERY_THRESHOLD = 0.7;
@@ -18,7 +20,7 @@ const LIVE_DELIVERY_THRESHOLD = 0.7;
  * live delivery runs only when a Telegram sender is given (a bot token is configured).
  */
 export function createJobHandlers(
-  deps: Pick<Dependencies, 'services' | 'repositories' | 'storage'> & { jobs?: Pick<JobProducer, 'enqueue'> },
+  deps: Pick<Dependencies, 'services' | 'repositories' | 'storage' | 'config'> & { jobs?: Pick<JobProducer, 'enqueue'> },
   vision: { engine: FaceEngine; sender?: LivePhotoSender },
 ): JobHandlers {
   const processing = createPhotoProcessingService({
@@ -27,12 +29,14 @@ export function createJobHandlers(
     storage: deps.storage,
     engine: vision.engine,
   });
-  const { sender } = vision;
+  const { sender, engine } = vision;
   const { jobs } = deps;
-  const onProcessed = sender && jobs
+  const vectorIndex = jobs && createVectorIndexService({ indexes: deps.repositories.vectorIndexes, jobs, minFaces: deps.config.search.indexMinFaces });
+  const onProcessed = jobs
     ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
+        await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
         // Only photos with faces in events someone subscribed to are worth a delivery job.
-        if (photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
+        if (sender && photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
           await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
         }
       }
@@ -53,6 +57,7 @@ export function createJobHandlers(
       }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
+    'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),
     }),

@@ -8,7 +8,8 @@ import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 type Json = Record<string, unknown>;
 type Result = { face_id: number; event_id: number; similarity: number; image_url: string };
 
-describe('selfie search: right photos, only that event', () => {
+// Twice: small events are scanned exactly; large ones get their own HNSW index (here: from the first face).
+for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie search: right photos, only that event (${mode})`, () => {
   let t: TestApp;
   let pipeline: TestPipeline;
   let base: string;
@@ -36,7 +37,7 @@ describe('selfie search: right photos, only that event', () => {
   };
 
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp(mode === 'exact scan' ? {} : { env: { VECTOR_INDEX_MIN_FACES: '1' } });
     pipeline = await startPipeline(t, { workers: true });
     base = pipeline.api;
     owner = await t.photographer();
@@ -70,6 +71,17 @@ describe('selfie search: right photos, only that event', () => {
       tasks.push(up.task_id);
     }
     for (const id of tasks) await pipeline.waitForJob('photos', id);
+    const pack = pipeline.engine!.packId;
+    for (const event of [A, B]) {
+      const index = await t.deps.repositories.vectorIndexes.find(event.id, pack);
+      if (mode === 'exact scan') {
+        assert.equal(index, undefined, 'small events have no index');
+        continue;
+      }
+      // Queued by the first processed photo; later photos' faces went into the built index.
+      await pipeline.waitForJob('maintenance', `index-event-vectors-${event.id}-${pack}`);
+      assert.ok(await t.deps.repositories.vectorIndexes.find(event.id, pack), `event ${event.id} has its index`);
+    }
   });
 
   after(async () => {

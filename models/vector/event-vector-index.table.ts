@@ -1,0 +1,16 @@
+import type { ColumnType, Selectable } from 'kysely';
+
+/**
+ * A partial HNSW index over one large event's embeddings of one model pack. Searches in events
+ * listed here use the index; all others scan the event's rows exactly.
+ */
+export interface EventVectorIndexTable {
+  event_id: number;
+  model_pack: string;
+  /** The pack's embedding length: the index covers `subvector(embedding, 1, dimensions)`. */
+  dimensions: number;
+  index_name: string;
+  faces_at_build: number;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+export type EventVectorIndexRow = Selectable<EventVectorIndexTable>;
