@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceApiEngine } from '../src/vision/faceapi-pack.js';
+import { FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
-import { identityMetrics, loadFaceSet, loadJohns, matchDetections, type IdentityMetrics } from './lib/face-metrics.js';
+import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
 
 const args = new Set(process.argv.slice(2));
@@ -91,6 +91,77 @@ async function referenceIdentity(reference: FaceApiReference): Promise<void> {
   idRows.push(fmtId('face-api (euclid ≤ 0.6, its default)', { ...identityMetrics(items, euclidSimilarity, -0.6), missed }, (x) => `d=${(-x).toFixed(3)}`));
 }
 
+// ---------------------------------------------------------------- selfie path (issue #5)
+// Every johns photo as a 720×900 selfie (test/helpers/dev-event.ts) and a 12 MP one (like
+// bench/search-e2e.ts), analysed by the legacy and the fast selfie path, against photo-mode
+// embeddings of the other johns photos.
+async function selfie720(file: string): Promise<Buffer> {
+  const face = await sharp(file).resize(560, 560).toBuffer();
+  return sharp({ create: { width: 720, height: 900, channels: 3, background: { r: 200, g: 190, b: 180 } } })
+    .composite([{ input: face, left: 80, top: 170 }]).jpeg({ quality: 90 }).toBuffer();
+}
+const selfieKinds = [['720×900', selfie720], ['12 MP', selfie12mp]] as const;
+const paths: SelfiePath[] = ['legacy', 'fast'];
+const gallery: { id: string; person: string; embedding: Float32Array }[] = [];
+for (const j of johns) {
+  const faces = (await engine.analyze(await readFile(j.file))).faces;
+  if (faces.length) gallery.push({ id: j.file, person: j.person, embedding: faces.reduce((a, b) => (b.score > a.score ? b : a)).embedding });
+}
+const selfieRows = [['path', 'selfie', 'exactly 1 face', 'rank-1', 'FAR@0.7', 'TAR@0.7', 'mean genuine', 'min genuine', 'max impostor']];
+const selfieProbes = new Map<string, { id: string; person: string; embedding: Float32Array }[]>();
+const selfieOne = new Map<string, number>();
+for (const j of johns) {
+  for (const [kind, make] of selfieKinds) {
+    const buf = await make(j.file);
+    for (const p of paths) {
+      engine.selfiePath = p;
+      const faces = (await engine.analyze(buf, { mode: 'selfie' })).faces;
+      const key = `${p}|${kind}`;
+      if (faces.length === 1) selfieOne.set(key, (selfieOne.get(key) ?? 0) + 1);
+      if (!faces.length) continue;
+      const list = selfieProbes.get(key) ?? [];
+      list.push({ id: j.file, person: j.person, embedding: faces.reduce((a, b) => (b.score > a.score ? b : a)).embedding });
+      selfieProbes.set(key, list);
+    }
+  }
+}
+engine.selfiePath = 'fast';
+for (const p of paths) {
+  for (const [kind] of selfieKinds) {
+    const probes = selfieProbes.get(`${p}|${kind}`) ?? [];
+    const m = crossIdentityMetrics(probes, gallery, (a, b) => engine.similarity(a, b), engine.threshold);
+    let gsum = 0, gn = 0;
+    for (const q of probes) for (const g of gallery) if (g.id !== q.id && g.person === q.person) { gsum += engine.similarity(q.embedding, g.embedding); gn++; }
+    selfieRows.push([p, kind, `${selfieOne.get(`${p}|${kind}`) ?? 0}/${johns.length}`, pct(m.rank1), pct(m.far, 2), pct(m.tar, 2), (gsum / Math.max(1, gn)).toFixed(3), m.minGenuine.toFixed(3), m.maxImpostor.toFixed(3)]);
+  }
+}
+// Speed, old vs new interleaved (the machine is shared: medians), split into the stages.
+const selfieRuns = quick ? 5 : 15;
+const timingJohn = johns[5]!.file;
+const selfieSpeedRows = [['selfie', 'path', 'decode', 'detect', 'landmarks+embed', 'sum', 'analyze()']];
+for (const [kind, make] of selfieKinds) {
+  const buf = await make(timingJohn);
+  const t = new Map<SelfiePath, number[][]>(paths.map((p) => [p, [[], [], [], [], []]]));
+  for (let i = 0; i < selfieRuns + 2; i++) {
+    for (const p of paths) {
+      engine.selfiePath = p;
+      const t0 = performance.now();
+      const img = await decodeImage(buf, { maxSide: p === 'fast' ? engine.selfieDecodeSide : LEGACY_SELFIE_MAX_SIDE });
+      const t1 = performance.now();
+      const boxes = await (p === 'fast' ? engine.selfieDetector : engine.detector).detect(img, { bigFaces: 'fallback' });
+      const t2 = performance.now();
+      await engine.embed(img, await engine.landmarks68(img, boxes));
+      const t3 = performance.now();
+      await engine.analyze(buf, { mode: 'selfie' });
+      const t4 = performance.now();
+      if (i < 2) continue; // warm-up
+      [t1 - t0, t2 - t1, t3 - t2, t3 - t0, t4 - t3].forEach((v, k) => t.get(p)![k]!.push(v));
+    }
+  }
+  for (const p of paths) selfieSpeedRows.push([kind, p, ...t.get(p)!.map((xs) => median(xs).toFixed(1))]);
+}
+engine.selfiePath = 'fast';
+
 // ---------------------------------------------------------------- speed
 const photo12 = await sharp(await readFile(path.join(devDir, 'faces/bald_guys.jpg'))).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
 const selfie = await sharp(await readFile(path.join(devDir, 'faces/Tom_Cruise_avp_2014_4.jpg'))).resize(1080, 1440, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
@@ -165,6 +236,10 @@ console.log('\n## Detection: dlib faces/ (training.xml + testing.xml), IoU ≥ 0
 table(detRows);
 console.log('\n## Identity: dlib johns/ (5 people × 11), leave-one-out; ±20° = every chip rotated alternately\n');
 table(idRows);
+console.log('\n## Selfie path: johns as 720×900 and 12 MP selfies vs photo-mode embeddings of the other johns photos\n');
+table(selfieRows);
+console.log(`\n## Selfie path speed, ms (median of ${selfieRuns}, interleaved; legacy = 1024 px decode + 512 px SSD, fast = 640 px decode + 256 px SSD)\n`);
+table(selfieSpeedRows);
 console.log('\n## Small faces (synthetic)\n');
 table(smallRows);
 console.log(`\n## Speed (median of ${runs}, 2 intra-op threads; decode included)\n`);

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 
 /** A ground-truth face box from dlib's imglab XML. */
 export interface TruthBox {
@@ -139,4 +140,51 @@ export function identityMetrics(
     n, rank1: correct / Math.max(1, n), genuinePairs: genuine.length, impostorPairs: impostor.length,
     far, tar, eer, maxImpostor: Math.max(...impostor), minGenuine: Math.min(...genuine),
   };
+}
+
+/**
+ * Probe-vs-gallery identity: each probe (e.g. a selfie made from photo `id`) against every gallery
+ * item except the one with the same `id` (its own source photo). Rank-1 over the gallery, and
+ * TAR/FAR over all probe × gallery pairs at the threshold.
+ */
+export function crossIdentityMetrics(
+  probes: { id: string; person: string; embedding: Float32Array }[],
+  gallery: { id: string; person: string; embedding: Float32Array }[],
+  similarity: (a: Float32Array, b: Float32Array) => number,
+  threshold: number,
+): Omit<IdentityMetrics, 'eer'> {
+  let correct = 0;
+  const genuine: number[] = [], impostor: number[] = [];
+  for (const p of probes) {
+    let best = -Infinity, bestPerson = '';
+    for (const g of gallery) {
+      if (g.id === p.id) continue;
+      const s = similarity(p.embedding, g.embedding);
+      if (s > best) { best = s; bestPerson = g.person; }
+      (g.person === p.person ? genuine : impostor).push(s);
+    }
+    if (bestPerson === p.person) correct++;
+  }
+  return {
+    n: probes.length,
+    rank1: correct / Math.max(1, probes.length),
+    genuinePairs: genuine.length,
+    impostorPairs: impostor.length,
+    far: impostor.filter((s) => s >= threshold).length / Math.max(1, impostor.length),
+    tar: genuine.filter((s) => s >= threshold).length / Math.max(1, genuine.length),
+    maxImpostor: Math.max(...impostor),
+    minGenuine: Math.min(...genuine),
+  };
+}
+
+/**
+ * A 12-megapixel selfie like bench/search-e2e.ts sends: the face photo enlarged to 1800 px in a
+ * 4000×3000 frame.
+ */
+export async function selfie12mp(faceFile: string): Promise<Buffer> {
+  const face = await sharp(faceFile).resize(1800, 1800).toBuffer();
+  return sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#b4a89c' } })
+    .composite([{ input: face, left: 1100, top: 600 }])
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }

@@ -1,5 +1,6 @@
 import { getTensor, type FaceApiWeights } from './faceapi-weights.js';
 import { GraphBuilder, hwc1ToC1hw, hwioToOihw, int, ints, samePads } from './onnx-graph-builder.js';
+import { ssdAnchorCount, ssdFeatureMapSizes } from './ssd-anchors.js';
 
 /**
  * Rebuilds face-api's three networks (SSD-MobileNetV1, 68-landmark net, ResNet-34-ish
@@ -102,13 +103,25 @@ const BN_EPSILON = 0.0010000000474974513;
 export const SSD_INPUT_SIZE = 512;
 
 /**
- * Outputs: `box_encodings` [N,5118,4] (ty,tx,th,tw per anchor) and `scores` [N,5118] (sigmoid of
- * the face class), in face-api's anchor order. Decoding lives in ssd-detector.ts.
+ * Input side of the cheaper detector used for selfies (one large face): the same weights at
+ * 256×256 cost about a quarter of the 512 graph; anchors come from `faceApiSsdAnchors(256)`.
+ * 256 beat 320 and 224 on johns selfies: face-api's SSD scores square faces of ~110..140 input
+ * pixels poorly (between the lowest layer's 51 px and the next layer's 179 px square anchors), and
+ * at 320 a face filling ~37 % of the frame lands there, forcing a second pass on half the selfies.
  */
-export function buildSsdGraph(weights: FaceApiWeights): Uint8Array {
-  const nb = new NetBuilder('ssd_mobilenetv1', weights);
+export const SSD_SELFIE_INPUT_SIZE = 256;
+
+/**
+ * Outputs: `box_encodings` [N,A,4] (ty,tx,th,tw per anchor) and `scores` [N,A] (sigmoid of the
+ * face class), in face-api's anchor order; A = 5118 at 512 (`ssdAnchorCount`). The convolutions
+ * are fully convolutional, so other square input sizes use the same weights with TF-OD anchors
+ * generated for their feature maps. Decoding lives in ssd-detector.ts.
+ */
+export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZE): Uint8Array {
+  // The 512 graph keeps its historical name so its bytes (and cached files) stay the same.
+  const nb = new NetBuilder(inputSize === SSD_INPUT_SIZE ? 'ssd_mobilenetv1' : `ssd_mobilenetv1_${inputSize}`, weights);
   // face-api: x / 127.5 - 1
-  let x = nb.nhwcInput(SSD_INPUT_SIZE, [127.5, 127.5, 127.5], 1 / 127.5);
+  let x = nb.nhwcInput(inputSize, [127.5, 127.5, 127.5], 1 / 127.5);
 
   const pointwise = (f: Feature, prefix: string, idx: number, stride: number): Feature => {
     const wt = getTensor(weights, `${prefix}/Conv2d_${idx}_pointwise/weights`);
@@ -152,6 +165,11 @@ export function buildSsdGraph(weights: FaceApiWeights): Uint8Array {
   const c7 = pointwise(c6, 'Prediction', 7, 2);
 
   const sources = [conv11, x, c1, c3, c5, c7];
+  const expected = ssdFeatureMapSizes(inputSize);
+  if (sources.some((f, i) => f.h !== expected[i] || f.w !== expected[i])) {
+    throw new Error(`SSD feature maps ${sources.map((f) => f.h).join(',')} differ from the anchor layout ${expected.join(',')}`);
+  }
+  const numAnchors = ssdAnchorCount(inputSize);
   const boxShape = nb.g.int64Const([0, -1, 4], 'shape');
   const clsShape = nb.g.int64Const([0, -1, 3], 'shape');
   const boxes: string[] = [];
@@ -173,8 +191,8 @@ export function buildSsdGraph(weights: FaceApiWeights): Uint8Array {
   const clsAll = nb.g.op('Concat', classes, { axis: int(1) });
   const faceLogit = nb.g.op('Slice', [clsAll, nb.g.int64Const([1]), nb.g.int64Const([2]), nb.g.int64Const([2])]);
   const scores = nb.g.op('Sigmoid', [nb.g.op('Squeeze', [faceLogit, nb.g.int64Const([2])])]);
-  nb.g.output(boxAll, 'box_encodings', ['N', 5118, 4]);
-  nb.g.output(scores, 'scores', ['N', 5118]);
+  nb.g.output(boxAll, 'box_encodings', ['N', numAnchors, 4]);
+  nb.g.output(scores, 'scores', ['N', numAnchors]);
   return nb.g.toBytes();
 }
 

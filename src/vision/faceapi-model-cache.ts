@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, GRAPH_VERSION } from './faceapi-graphs.js';
+import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, GRAPH_VERSION, SSD_SELFIE_INPUT_SIZE } from './faceapi-graphs.js';
 import { loadFaceApiWeights, type FaceApiWeights } from './faceapi-weights.js';
+import { faceApiSsdAnchors } from './ssd-anchors.js';
 
 /** Pack id of the default, npm-shipped model pack. */
 export const FACEAPI_PACK_ID = 'faceapi-resnet128';
@@ -13,6 +14,10 @@ export interface FaceApiModelFiles {
   landmarks: string;
   recognizer: string;
   anchors: Float32Array;
+  /** The same SSD at SSD_SELFIE_INPUT_SIZE (selfie mode), with its generated anchors. */
+  selfieDetector: string;
+  selfieAnchors: Float32Array;
+  selfieInputSize: number;
 }
 
 interface CacheMeta {
@@ -20,11 +25,22 @@ interface CacheMeta {
   sources: Record<string, string>;
 }
 
-const NETS = [
-  { key: 'detector', weights: 'ssd_mobilenetv1_model', file: 'ssd_mobilenetv1.onnx', build: buildSsdGraph },
-  { key: 'landmarks', weights: 'face_landmark_68_model', file: 'face_landmark_68.onnx', build: buildLandmarkGraph },
-  { key: 'recognizer', weights: 'face_recognition_model', file: 'face_recognition.onnx', build: buildRecognitionGraph },
-] as const;
+type NetKey = 'detector' | 'selfieDetector' | 'landmarks' | 'recognizer';
+
+// `variant` tells apart graphs built from the same weights in build-info.json (the original three
+// keep their keys, so caches written before the selfie detector existed stay valid).
+const NETS: { key: NetKey; weights: string; variant: string; file: string; build: (w: FaceApiWeights) => Uint8Array }[] = [
+  { key: 'detector', weights: 'ssd_mobilenetv1_model', variant: '', file: 'ssd_mobilenetv1.onnx', build: (w) => buildSsdGraph(w) },
+  {
+    key: 'selfieDetector',
+    weights: 'ssd_mobilenetv1_model',
+    variant: `@${SSD_SELFIE_INPUT_SIZE}`,
+    file: `ssd_mobilenetv1_${SSD_SELFIE_INPUT_SIZE}.onnx`,
+    build: (w) => buildSsdGraph(w, SSD_SELFIE_INPUT_SIZE),
+  },
+  { key: 'landmarks', weights: 'face_landmark_68_model', variant: '', file: 'face_landmark_68.onnx', build: buildLandmarkGraph },
+  { key: 'recognizer', weights: 'face_recognition_model', variant: '', file: 'face_recognition.onnx', build: buildRecognitionGraph },
+];
 
 async function fileSha256(file: string): Promise<string | undefined> {
   try {
@@ -50,16 +66,21 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
     meta = undefined;
   }
   const next: CacheMeta = { graphVersion: GRAPH_VERSION, sources: {} };
-  const out: Partial<Record<'detector' | 'landmarks' | 'recognizer', string>> = {};
+  const out: Partial<Record<NetKey, string>> = {};
   let anchors: Float32Array | undefined;
   let changed = false;
+  const loaded = new Map<string, FaceApiWeights>();
   for (const net of NETS) {
-    const weights: FaceApiWeights = await loadFaceApiWeights(net.weights, weightsDir);
+    let weights = loaded.get(net.weights);
+    if (!weights) {
+      weights = await loadFaceApiWeights(net.weights, weightsDir);
+      loaded.set(net.weights, weights);
+    }
     if (net.key === 'detector') {
       anchors = weights.tensors.get('Output/extra_dim')?.data;
     }
     const file = path.join(dir, net.file);
-    const sourceKey = `${net.weights}:${weights.sha256}`;
+    const sourceKey = `${net.weights}${net.variant}:${weights.sha256}`;
     const recorded = meta?.graphVersion === GRAPH_VERSION ? meta.sources[sourceKey] : undefined;
     const actual = recorded ? await fileSha256(file) : undefined;
     if (recorded && actual === recorded) {
@@ -76,6 +97,14 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
     out[net.key] = file;
   }
   if (changed || !meta) await writeFile(metaPath, JSON.stringify(next, null, 2));
-  if (!anchors || !out.detector || !out.landmarks || !out.recognizer) throw new Error('unreachable');
-  return { detector: out.detector, landmarks: out.landmarks, recognizer: out.recognizer, anchors };
+  if (!anchors || !out.detector || !out.selfieDetector || !out.landmarks || !out.recognizer) throw new Error('unreachable');
+  return {
+    detector: out.detector,
+    landmarks: out.landmarks,
+    recognizer: out.recognizer,
+    anchors,
+    selfieDetector: out.selfieDetector,
+    selfieAnchors: faceApiSsdAnchors(SSD_SELFIE_INPUT_SIZE),
+    selfieInputSize: SSD_SELFIE_INPUT_SIZE,
+  };
 }

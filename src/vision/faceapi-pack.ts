@@ -14,17 +14,29 @@ import {
 import type { AnalyzeOptions, DetectedFace, FaceAnalysis, FaceEngine, FaceEngineOptions } from './face-engine.js';
 import { LANDMARK_INPUT_SIZE, RECOGNITION_INPUT_SIZE } from './faceapi-graphs.js';
 import { ensureFaceApiModels, FACEAPI_PACK_ID } from './faceapi-model-cache.js';
-import { decodeImage, type RgbImage } from './image-decoder.js';
+import { decodeImage, type DecodedImage, type RgbImage } from './image-decoder.js';
 import { calibrationFor, cosine, DEFAULT_THRESHOLD, distanceToSimilarity, normalize } from './similarity-calibration.js';
-import { SsdDetector } from './ssd-detector.js';
+import { selfieSsdGeometry, SsdDetector } from './ssd-detector.js';
 
 /** How the recogniser's 150×150 input is cut from the image. */
 export type ChipMode = 'similarity' | 'box';
 
 /** Photo mode looks for faces down to this width by default (pixels of the oriented image). */
 export const DEFAULT_MIN_FACE = 24;
-/** Selfies are decoded with shrink-on-load to at most this side. */
-const SELFIE_MAX_SIDE = 1024;
+/**
+ * How selfies are analysed: 'fast' (default) decodes smaller and detects with the 256 px SSD;
+ * 'legacy' is the previous path (≤ 1024 px decode, 512 px SSD), kept for benchmarks.
+ */
+export type SelfiePath = 'fast' | 'legacy';
+/** Legacy selfie path: shrink-on-load to at most this side. Also the fast path's re-decode size. */
+export const LEGACY_SELFIE_MAX_SIDE = 1024;
+/** Fast selfie path: shrink-on-load to at most this side (JPEG decodes at 1/2..1/8 scale). */
+export const SELFIE_DECODE_SIDE = 640;
+/**
+ * Fast path: a face box narrower than this (decoded pixels) would give the 150 px recogniser
+ * chip too few source pixels; the image is then decoded again at the legacy size.
+ */
+export const SELFIE_MIN_FACE_PIXELS = 160;
 
 /** Creates onnxruntime sessions with the project's defaults. */
 export function sessionOptions(intraOpThreads?: number): ort.InferenceSession.SessionOptions {
@@ -72,44 +84,72 @@ export class FaceApiEngine implements FaceEngine {
   readonly threshold = DEFAULT_THRESHOLD;
   /** Which chip the recogniser gets; 'similarity' (5-point Umeyama) measured better on johns. */
   chipMode: ChipMode = 'similarity';
+  /** Selfie-mode pipeline; see {@link SelfiePath}. */
+  selfiePath: SelfiePath = 'fast';
+  /** Fast selfie path's decode size (longer side); see SELFIE_DECODE_SIDE. */
+  selfieDecodeSide = SELFIE_DECODE_SIDE;
   private readonly calibration = calibrationFor(FACEAPI_PACK_ID);
 
   private constructor(
     readonly detector: SsdDetector,
+    /** The same SSD at a smaller input (SSD_SELFIE_INPUT_SIZE), for selfie mode. */
+    readonly selfieDetector: SsdDetector,
     private readonly landmarkSession: ort.InferenceSession,
     private readonly recognizerSession: ort.InferenceSession,
-    private readonly detectorSession: ort.InferenceSession,
+    private readonly detectorSessions: ort.InferenceSession[],
     private readonly maxPixels?: number,
   ) {}
 
   static async create(opts: FaceEngineOptions): Promise<FaceApiEngine> {
     const files = await ensureFaceApiModels(opts.modelDir);
     const so = sessionOptions(opts.intraOpThreads);
-    const [det, lm, rec] = await Promise.all([
+    const [det, selfieDet, lm, rec] = await Promise.all([
       ort.InferenceSession.create(files.detector, so),
+      ort.InferenceSession.create(files.selfieDetector, so),
       ort.InferenceSession.create(files.landmarks, so),
       ort.InferenceSession.create(files.recognizer, so),
     ]);
-    return new FaceApiEngine(new SsdDetector(det, files.anchors), lm, rec, det, opts.maxPixels);
+    return new FaceApiEngine(
+      new SsdDetector(det, files.anchors),
+      new SsdDetector(selfieDet, files.selfieAnchors, 1, selfieSsdGeometry(files.selfieInputSize)),
+      lm,
+      rec,
+      [det, selfieDet],
+      opts.maxPixels,
+    );
   }
 
   async analyze(image: Buffer, opts: AnalyzeOptions = {}): Promise<FaceAnalysis> {
     const mode = opts.mode ?? 'photo';
+    if (mode === 'selfie' && this.selfiePath === 'fast') return this.analyzeSelfie(image);
     const decoded = await decodeImage(image, {
       maxPixels: this.maxPixels,
-      maxSide: mode === 'selfie' ? SELFIE_MAX_SIDE : undefined,
+      maxSide: mode === 'selfie' ? LEGACY_SELFIE_MAX_SIDE : undefined,
     });
     const faces = await this.analyzeRgb(decoded, opts);
-    // Map back to the full-resolution oriented image when decoding shrank it.
-    const f = decoded.originalWidth / decoded.width;
-    if (f !== 1) {
-      for (const face of faces) {
-        face.box = { x: face.box.x * f, y: face.box.y * f, width: face.box.width * f, height: face.box.height * f };
-        face.landmarks = face.landmarks.map(([x, y]) => [x * f, y * f]);
-      }
-    }
-    return { width: decoded.originalWidth, height: decoded.originalHeight, faces };
+    return { width: decoded.originalWidth, height: decoded.originalHeight, faces: toOriginal(faces, decoded) };
   }
+
+  /**
+   * The fast selfie path: decode to ≤ 640 px (shrink-on-load), detect with the 256 px SSD (the
+   * 512 one as a safety net when it finds nothing), decode again at 1024 px only if the face is
+   * too small for a good chip, then landmarks and embedding as in photo mode.
+   */
+  private async analyzeSelfie(image: Buffer): Promise<FaceAnalysis> {
+    let decoded = await decodeImage(image, { maxPixels: this.maxPixels, maxSide: this.selfieDecodeSide });
+    let boxes = await this.selfieDetector.detect(decoded, { bigFaces: 'fallback' });
+    if (boxes.length === 0) boxes = await this.detector.detect(decoded, { bigFaces: 'fallback' });
+    const widest = Math.max(0, ...boxes.map((b) => b.x2 - b.x1));
+    if (widest > 0 && widest < SELFIE_MIN_FACE_PIXELS && Math.max(decoded.width, decoded.height) < Math.min(LEGACY_SELFIE_MAX_SIDE, Math.max(decoded.originalWidth, decoded.originalHeight))) {
+      const finer = await decodeImage(image, { maxPixels: this.maxPixels, maxSide: LEGACY_SELFIE_MAX_SIDE });
+      const k = finer.width / decoded.width;
+      boxes = boxes.map((b) => ({ x1: b.x1 * k, y1: b.y1 * k, x2: b.x2 * k, y2: b.y2 * k, score: b.score }));
+      decoded = finer;
+    }
+    const faces = boxes.length ? await this.describe(decoded, boxes) : [];
+    return { width: decoded.originalWidth, height: decoded.originalHeight, faces: toOriginal(faces, decoded) };
+  }
+
 
   /** Detect → landmarks → align → embed on an already decoded image. */
   async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetectedFace[]> {
@@ -119,7 +159,11 @@ export class FaceApiEngine implements FaceEngine {
       maxTiles: opts.maxTiles,
       bigFaces: mode === 'photo' ? 'always' : 'fallback',
     });
-    if (boxes.length === 0) return [];
+    return boxes.length ? this.describe(img, boxes) : [];
+  }
+
+  /** Landmarks, alignment and embedding of detected boxes. */
+  private async describe(img: RgbImage, boxes: ScoredBox[]): Promise<DetectedFace[]> {
     const landmarks = await this.landmarks68(img, boxes);
     const embeddings = await this.embed(img, landmarks);
     return boxes.map((b, i) => ({
@@ -180,8 +224,19 @@ export class FaceApiEngine implements FaceEngine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.detectorSession.release(), this.landmarkSession.release(), this.recognizerSession.release()]);
+    await Promise.all([...this.detectorSessions.map((s) => s.release()), this.landmarkSession.release(), this.recognizerSession.release()]);
   }
+}
+
+/** Maps faces found on a shrunk decode back to the full-resolution oriented image. */
+function toOriginal(faces: DetectedFace[], decoded: DecodedImage): DetectedFace[] {
+  const f = decoded.originalWidth / decoded.width;
+  if (f === 1) return faces;
+  for (const face of faces) {
+    face.box = { x: face.box.x * f, y: face.box.y * f, width: face.box.width * f, height: face.box.height * f };
+    face.landmarks = face.landmarks.map(([x, y]) => [x * f, y * f]);
+  }
+  return faces;
 }
 
 /**

@@ -3,9 +3,8 @@ import sharp from 'sharp';
 import { nms, type ScoredBox } from './box-utils.js';
 import type { RgbImage } from './image-decoder.js';
 
-/** Side of the SSD input square. */
-const S = 512;
-const NUM_ANCHORS = 5118;
+/** Side of face-api's SSD input square (the photo-mode detector). */
+const S512 = 512;
 
 /** Options of one detection call. */
 export interface SsdDetectOptions {
@@ -28,8 +27,40 @@ export interface SsdDetectOptions {
 }
 
 // The big-face pass shrinks the image to 1/BIG_FACE_SHRINK of the input square (measured on
-// dlib's 150 px face chips: 2.6 lifts every chip's score above 0.9, 2.0 leaves 4/55 below 0.5).
+// dlib's 150 px face chips at 512: 2.6 lifts every chip's score above 0.9, 2.0 leaves 4/55 below 0.5).
 const BIG_FACE_SHRINK = 2.6;
+
+/** Size-dependent constants of one detector; the 512 values are the measured originals. */
+export interface SsdGeometry {
+  /** Input square side. */
+  size: number;
+  /** Smallest box side kept, input pixels (see SSD_MIN_RELIABLE_FACE). */
+  minBox: number;
+  /** Tile overlap, input pixels. */
+  overlap: number;
+  /** The big-face pass shrinks the image to 1/bigFaceShrink of the input square. */
+  bigFaceShrink: number;
+}
+
+/**
+ * Geometry for an input side: pixel constants scale with the input so they keep their meaning
+ * relative to the anchors (which are fractions of the input); 512 gives the original numbers.
+ */
+export function ssdGeometry(size: number): SsdGeometry {
+  const k = size / S512;
+  return { size, minBox: 20 * k, overlap: Math.round(128 * k), bigFaceShrink: BIG_FACE_SHRINK };
+}
+
+const GEOMETRY_512 = ssdGeometry(S512);
+
+/**
+ * Geometry of the small selfie detector. Its big-face pass shrinks less (1.8): on johns chips
+ * blown up to fill a 900×900 frame, the 256 px detector found exactly one face in 54/55 with
+ * 1.5..1.8 but only 41..46/55 with 2.0..2.6 (a second, offset box survives the cross-pass NMS).
+ */
+export function selfieSsdGeometry(size: number): SsdGeometry {
+  return { ...ssdGeometry(size), bigFaceShrink: 1.8 };
+}
 
 /**
  * Face width (dlib-style tight box), in SSD-input pixels, found reliably: on dlib's group photos
@@ -47,7 +78,8 @@ interface Tile {
 }
 
 /** Plans the pyramid: a global pass plus finer tiled passes down to `minFaceSize`. */
-export function planScales(width: number, height: number, opts: SsdDetectOptions): number[] {
+export function planScales(width: number, height: number, opts: SsdDetectOptions, geo: SsdGeometry = GEOMETRY_512): number[] {
+  const { size: S, overlap: OVERLAP } = geo;
   const s0 = S / Math.max(width, height);
   const scales = [s0];
   if (opts.minFaceSize === undefined) return scales;
@@ -69,12 +101,10 @@ export function planScales(width: number, height: number, opts: SsdDetectOptions
   }
 }
 
-// Smallest box side (SSD-input pixels) kept; see SSD_MIN_RELIABLE_FACE.
-const MIN_BOX = 20;
 // Consecutive scales differ by at most this ratio: SSD covers faces of ~40..400 px per pass.
+// Tiles overlap (SsdGeometry.overlap, 128 at 512) by more than the largest face a finer pass is
+// responsible for (step × 32 px); the smallest box kept is SsdGeometry.minBox (20 at 512).
 const MAX_SCALE_STEP = 3;
-// Tiles overlap by more than the largest face a finer pass is responsible for (step × 32 px).
-const OVERLAP = 128;
 
 function pyramidBetween(s0: number, target: number): number[] {
   const steps = Math.max(1, Math.ceil(Math.log(target / s0) / Math.log(MAX_SCALE_STEP)));
@@ -82,7 +112,8 @@ function pyramidBetween(s0: number, target: number): number[] {
   return Array.from({ length: steps + 1 }, (_, i) => s0 * ratio ** i);
 }
 
-function tilesFor(w: number, h: number, scale: number): Tile[] {
+function tilesFor(w: number, h: number, scale: number, geo: SsdGeometry): Tile[] {
+  const { size: S, overlap: OVERLAP } = geo;
   const starts = (len: number): number[] => {
     if (len <= S) return [0];
     const n = Math.ceil((len - OVERLAP) / (S - OVERLAP));
@@ -98,20 +129,38 @@ function tilesFor(w: number, h: number, scale: number): Tile[] {
   return tiles;
 }
 
-/** SSD-MobileNetV1 face detector over onnxruntime, with face-api's anchors and decoding. */
+/**
+ * SSD-MobileNetV1 face detector over onnxruntime, with face-api's anchors and decoding. The
+ * input side defaults to face-api's 512; a graph built for another size needs the anchors
+ * generated for it (`generateSsdAnchors`).
+ */
 export class SsdDetector {
+  readonly geometry: SsdGeometry;
+  private readonly numAnchors: number;
+
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly anchors: Float32Array,
     // One tile per run: on 2 cores batching 4 was ~20 % slower and held ~300 MB more arena memory.
     private readonly batchSize = 1,
-  ) {}
+    geometry: SsdGeometry | number = GEOMETRY_512,
+  ) {
+    this.geometry = typeof geometry === 'number' ? ssdGeometry(geometry) : geometry;
+    this.numAnchors = anchors.length / 4;
+  }
+
+  /** Input side of the network. */
+  get inputSize(): number {
+    return this.geometry.size;
+  }
 
   /**
-   * Runs the network on `n` NHWC 512×512 RGB squares (raw 0..255) and decodes boxes to
+   * Runs the network on `n` NHWC S×S RGB squares (raw 0..255) and decodes boxes to
    * normalised (x1, y1, x2, y2) with scores — the same numbers face-api computes.
    */
   async runSquares(input: Float32Array, n: number): Promise<{ boxes: Float32Array; scores: Float32Array }> {
+    const S = this.geometry.size;
+    const NUM_ANCHORS = this.numAnchors;
     const out = await this.session.run({ input: new ort.Tensor('float32', input, [n, S, S, 3]) });
     const enc = out.box_encodings!.data as Float32Array;
     const scores = out.scores!.data as Float32Array;
@@ -141,22 +190,24 @@ export class SsdDetector {
 
   /** Detects faces; boxes are in pixels of `img`. */
   async detect(img: RgbImage, opts: SsdDetectOptions = {}): Promise<ScoredBox[]> {
+    const { size: S, minBox: MIN_BOX, bigFaceShrink } = this.geometry;
+    const NUM_ANCHORS = this.numAnchors;
     const minScore = opts.minScore ?? 0.5;
-    const scales = planScales(img.width, img.height, opts);
+    const scales = planScales(img.width, img.height, opts, this.geometry);
     const found: ScoredBox[] = [];
     const passes = scales.map((scale) => ({ scale, big: false }));
     const bigFaces = opts.bigFaces ?? 'always';
-    if (bigFaces !== 'never') passes.push({ scale: scales[0]! / BIG_FACE_SHRINK, big: true });
+    if (bigFaces !== 'never') passes.push({ scale: scales[0]! / bigFaceShrink, big: true });
     for (const { scale, big } of passes) {
       if (big && bigFaces === 'fallback' && found.some((b) => b.score >= 0.8)) continue;
       const scaled = await resizeRgb(img, scale);
       const tiles = big
         ? [{ x: -Math.round((S - scaled.width) / 2), y: -Math.round((S - scaled.height) / 2), scale, cut: { left: false, top: false, right: false, bottom: false } }]
-        : tilesFor(scaled.width, scaled.height, scale);
+        : tilesFor(scaled.width, scaled.height, scale, this.geometry);
       for (let i = 0; i < tiles.length; i += this.batchSize) {
         const batch = tiles.slice(i, i + this.batchSize);
         const input = new Float32Array(batch.length * S * S * 3);
-        batch.forEach((t, k) => copyTile(scaled, t.x, t.y, input.subarray(k * S * S * 3, (k + 1) * S * S * 3)));
+        batch.forEach((t, k) => copyTile(scaled, t.x, t.y, S, input.subarray(k * S * S * 3, (k + 1) * S * S * 3)));
         const { boxes, scores } = await this.runSquares(input, batch.length);
         batch.forEach((t, k) => {
           const perTile: ScoredBox[] = [];
@@ -168,7 +219,7 @@ export class SsdDetector {
             // the overlap guarantees a neighbouring tile (or coarser pass) sees them whole.
             const bx1 = Math.max(0, boxes[o]!) * S, by1 = Math.max(0, boxes[o + 1]!) * S;
             const bx2 = Math.min(1, boxes[o + 2]!) * S, by2 = Math.min(1, boxes[o + 3]!) * S;
-            // Boxes far below the smallest anchor (51 px) are noise — 5..10 px "faces" in textures.
+            // Boxes far below the smallest anchor (51 px at 512) are noise — 5..10 px "faces" in textures.
             if (bx2 - bx1 < MIN_BOX || by2 - by1 < MIN_BOX) continue;
             const edge = 2;
             if ((t.cut.left && bx1 < edge) || (t.cut.top && by1 < edge) || (t.cut.right && bx2 > S - edge) || (t.cut.bottom && by2 > S - edge)) {
@@ -204,8 +255,8 @@ export async function resizeRgb(img: RgbImage, scale: number): Promise<RgbImage>
   return { data, width: info.width, height: info.height };
 }
 
-/** Copies the 512×512 window at (x0, y0) of the image (zero outside it) into NHWC float32. */
-function copyTile(img: RgbImage, x0: number, y0: number, out: Float32Array): void {
+/** Copies the S×S window at (x0, y0) of the image (zero outside it) into NHWC float32. */
+function copyTile(img: RgbImage, x0: number, y0: number, S: number, out: Float32Array): void {
   const u0 = Math.max(0, -x0), v0 = Math.max(0, -y0);
   const u1 = Math.min(S, img.width - x0), v1 = Math.min(S, img.height - y0);
   for (let v = v0; v < v1; v++) {
