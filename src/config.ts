@@ -39,6 +39,7 @@ const EnvSchema = Type.Object({
   TELEGRAM_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https://' })),
   TELEGRAM_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,256}$' })),
   BOT_SEARCHES_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  LIVE_DELIVERY_BATCH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
@@ -96,6 +97,8 @@ export interface Config {
     /** Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token; derived from the token when unset. */
     webhookSecret: string | undefined;
     searchesPerMinute: number;
+    /** Live delivery gathers an event's new matches this long, then sends them as albums. */
+    liveBatchSeconds: number;
   };
   shutdownTimeoutMs: number;
 }
@@ -185,6 +188,7 @@ function toConfig(env: Env): Config {
       webhookUrl: env.TELEGRAM_WEBHOOK_URL,
       webhookSecret: env.TELEGRAM_WEBHOOK_SECRET,
       searchesPerMinute: env.BOT_SEARCHES_PER_MINUTE,
+      liveBatchSeconds: env.LIVE_DELIVERY_BATCH_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

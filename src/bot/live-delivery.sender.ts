@@ -1,15 +1,21 @@
-import { Api, GrammyError, InputFile } from 'grammy';
+import { Api, GrammyError, InputFile, InputMediaBuilder } from 'grammy';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import type { LivePhotoSender } from '../services/live-delivery.service.js';
 import { createI18n, toLanguage } from './i18n.js';
-import { originalKeyboard } from './keyboards/results.keyboard.js';
+import { originalKeyboard, originalsKeyboard } from './keyboards/results.keyboard.js';
+
+/** Blocked bot, deleted account or chat: retrying cannot help. */
+const isUnreachable = (error: unknown): boolean =>
+  error instanceof GrammyError && (error.error_code === 403 || /chat not found|user is deactivated/i.test(error.description));
 
 /**
- * Sends live-delivered photos from the worker process through the Bot API (no polling, just calls).
- * A burst of uploads becomes a burst of sends: the throttler keeps it within Telegram's limits (about
- * 30 messages per second overall, one per second per chat) and auto-retry waits out a 429 anyway.
- * The throttler's timers are unref'd and only pending while a send waits, so nothing needs closing.
+ * Sends live-delivered photos from the worker process through the Bot API (no polling, just calls),
+ * as the search results are shown: an album of previews, then a message with one "original" button
+ * per photo (a single photo carries its button itself). The throttler keeps bursts within Telegram's
+ * limits (about 30 messages per second overall, one per second per chat) and auto-retry waits out a
+ * 429 anyway. The throttler's timers are unref'd and only pending while a send waits, so nothing
+ * needs closing.
  */
 export function createTelegramLiveSender(options: { token: string; apiRoot: string }): LivePhotoSender {
   const api = new Api(options.token, { apiRoot: options.apiRoot });
@@ -17,17 +23,40 @@ export function createTelegramLiveSender(options: { token: string; apiRoot: stri
   api.config.use(apiThrottler());
   const i18n = createI18n();
   return {
-    async send(to, photo, event) {
+    async sendPhotos(to, photos, event) {
+      const language = toLanguage(to.language);
+      const caption = i18n.t(language, 'live-new-photo', { name: event.name, count: photos.length });
+      const file = (p: (typeof photos)[number]): InputFile => new InputFile(p.preview, `photo-${p.faceId}.jpg`);
+      try {
+        const [first] = photos;
+        if (!first) return 'sent';
+        if (photos.length === 1) {
+          await api.sendPhoto(to.telegram_user_id, file(first), {
+            caption,
+            reply_markup: originalKeyboard(i18n.t(language, 'original-button'), first.faceId),
+          });
+        } else {
+          await api.sendMediaGroup(
+            to.telegram_user_id,
+            photos.map((p, i) => InputMediaBuilder.photo(file(p), i === 0 ? { caption } : {})),
+          );
+        }
+        return 'sent';
+      } catch (error) {
+        if (isUnreachable(error)) return 'unreachable';
+        throw error;
+      }
+    },
+
+    async sendOriginalButtons(to, faceIds) {
       const language = toLanguage(to.language);
       try {
-        await api.sendPhoto(to.telegram_user_id, new InputFile(photo.preview, `photo-${photo.faceId}.jpg`), {
-          caption: i18n.t(language, 'live-new-photo', { name: event.name }),
-          reply_markup: originalKeyboard(i18n.t(language, 'original-button'), photo.faceId),
+        await api.sendMessage(to.telegram_user_id, i18n.t(language, 'live-originals', { count: faceIds.length }), {
+          reply_markup: originalsKeyboard(faceIds),
         });
         return 'sent';
       } catch (error) {
-        // Blocked bot, deleted account or chat: retrying cannot help.
-        if (error instanceof GrammyError && (error.error_code === 403 || /chat not found/i.test(error.description))) return 'unreachable';
+        if (isUnreachable(error)) return 'unreachable';
         throw error;
       }
     },

@@ -12,8 +12,13 @@ export interface JobPayloads {
    * (taken and deleted by the worker), never inside the job, so it is not kept in job history.
    */
   'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean };
-  /** Sends a freshly processed photo to the event's live-delivery subscribers it matches. */
+  /** Matches a freshly processed photo against the event's live-delivery subscribers; records each match as pending. */
   'deliver-photo': { faceId: number; eventId: number };
+  /**
+   * Sends an event's pending live deliveries, as one album per participant. Enqueued delayed, one
+   * job per event and time bucket (`bucket` = enqueue time / batch length), so a burst is one send.
+   */
+  'send-live-deliveries': { eventId: number; bucket: number };
   /** Builds the partial HNSW index of an event that grew past VECTOR_INDEX_MIN_FACES. Idempotent. */
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
 }
@@ -50,7 +55,8 @@ export interface JobResults {
   'process-photo': { faces: number };
   'delete-event': { photos: number; embeddings: number; objects: number };
   'search-selfie': SearchJobResult;
-  'deliver-photo': { sent: number };
+  'deliver-photo': { matched: number; recorded: number };
+  'send-live-deliveries': { sent: number; albums: number; unreachable: number; dropped: number };
   'index-event-vectors': { built: boolean; faces: number };
 }
 
@@ -63,6 +69,7 @@ export const QUEUE_OF = {
   'delete-event': 'maintenance',
   'search-selfie': 'search',
   'deliver-photo': 'delivery',
+  'send-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
@@ -77,6 +84,10 @@ export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
 export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | undefined {
   if (name === 'process-photo') return `process-photo-${(data as JobOf<'process-photo'>).faceId}`;
   if (name === 'deliver-photo') return `deliver-photo-${(data as JobOf<'deliver-photo'>).faceId}`;
+  if (name === 'send-live-deliveries') {
+    const { eventId, bucket } = data as JobOf<'send-live-deliveries'>;
+    return `send-live-deliveries-${eventId}-${bucket}`;
+  }
   if (name === 'index-event-vectors') {
     const { eventId, modelPack } = data as JobOf<'index-event-vectors'>;
     return `index-event-vectors-${eventId}-${modelPack}`;

@@ -109,25 +109,97 @@ export function createParticipantRepository(db: Kysely<MainDatabase>) {
       return row !== undefined;
     },
 
-    /** Records photos as delivered; returns the ids that were new (the caller sends only those). */
+    /**
+     * Records photos as shown (a search showed them): live delivery never sends them. A match still
+     * waiting for its flush counts as shown too; returns the ids recorded or taken over.
+     */
     async recordDeliveries(participantId: number, eventId: number, faceIds: number[]): Promise<number[]> {
       if (faceIds.length === 0) return [];
       const rows = await db
         .insertInto('participant_deliveries')
-        .values(faceIds.map((face_id) => ({ participant_id: participantId, event_id: eventId, face_id })))
-        .onConflict((oc) => oc.doNothing())
+        .values(faceIds.map((face_id) => ({ participant_id: participantId, event_id: eventId, face_id, status: 'sent' as const })))
+        .onConflict((oc) => oc.columns(['participant_id', 'face_id']).doUpdateSet({ status: 'sent' }).where('participant_deliveries.status', '=', 'pending'))
         .returning('face_id')
         .execute();
       return rows.map((r) => r.face_id);
     },
 
-    /** Takes back a delivery whose sending failed, so the retried job sends it. */
-    async forgetDelivery(participantId: number, faceId: number): Promise<void> {
-      await db.deleteFrom('participant_deliveries').where('participant_id', '=', participantId).where('face_id', '=', faceId).execute();
+    /** Records a live match of the photo as pending for each participant; returns those not recorded before. */
+    async recordPending(eventId: number, faceId: number, participantIds: number[]): Promise<number[]> {
+      if (participantIds.length === 0) return [];
+      const rows = await db
+        .insertInto('participant_deliveries')
+        .values(participantIds.map((participant_id) => ({ participant_id, event_id: eventId, face_id: faceId, status: 'pending' as const })))
+        .onConflict((oc) => oc.doNothing())
+        .returning('participant_id')
+        .execute();
+      return rows.map((r) => r.participant_id);
     },
 
+    /** The event's pending deliveries, oldest photo first. */
+    async pendingDeliveries(eventId: number): Promise<{ participant_id: number; face_id: number }[]> {
+      return db
+        .selectFrom('participant_deliveries')
+        .select(['participant_id', 'face_id'])
+        .where('event_id', '=', eventId)
+        .where('status', '=', 'pending')
+        .orderBy('participant_id')
+        .orderBy('face_id')
+        .execute();
+    },
+
+    async hasPendingDeliveries(eventId: number): Promise<boolean> {
+      const row = await db.selectFrom('participant_deliveries').select('face_id').where('event_id', '=', eventId).where('status', '=', 'pending').executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Claims pending deliveries for one send (pending → sending) and returns the face ids claimed.
+     * Atomic per row: of two flushes racing for a row, only one gets it.
+     */
+    async claimDeliveries(participantId: number, faceIds: number[]): Promise<number[]> {
+      if (faceIds.length === 0) return [];
+      const rows = await db
+        .updateTable('participant_deliveries')
+        .set({ status: 'sending' })
+        .where('participant_id', '=', participantId)
+        .where('face_id', 'in', faceIds)
+        .where('status', '=', 'pending')
+        .returning('face_id')
+        .execute();
+      return rows.map((r) => r.face_id);
+    },
+
+    /** Settles claimed deliveries: sent, dropped, or given back (`pending`) when the send failed. */
+    async settleDeliveries(participantId: number, faceIds: number[], status: 'sent' | 'dropped' | 'pending'): Promise<void> {
+      if (faceIds.length === 0) return;
+      await db
+        .updateTable('participant_deliveries')
+        .set({ status, sent_at: status === 'sent' ? new Date() : null })
+        .where('participant_id', '=', participantId)
+        .where('face_id', 'in', faceIds)
+        .where('status', '=', 'sending')
+        .execute();
+    },
+
+    /** Drops the event's pending deliveries (of these participants only, when given): they are never sent. */
+    async dropPendingDeliveries(eventId: number, participantIds?: number[]): Promise<number> {
+      if (participantIds?.length === 0) return 0;
+      let query = db.updateTable('participant_deliveries').set({ status: 'dropped' }).where('event_id', '=', eventId).where('status', '=', 'pending');
+      if (participantIds) query = query.where('participant_id', 'in', participantIds);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Whether the participant got the photo (or a send of it was under way): their right to its original. */
     async wasDelivered(participantId: number, faceId: number): Promise<boolean> {
-      const row = await db.selectFrom('participant_deliveries').select('face_id').where('participant_id', '=', participantId).where('face_id', '=', faceId).executeTakeFirst();
+      const row = await db
+        .selectFrom('participant_deliveries')
+        .select('face_id')
+        .where('participant_id', '=', participantId)
+        .where('face_id', '=', faceId)
+        .where('status', 'in', ['sending', 'sent'])
+        .executeTakeFirst();
       return row !== undefined;
     },
 

@@ -2,16 +2,67 @@ import { similarityToCosine } from '../vision/index.js';
 import type { Event, EventRepository } from '../repositories/event.repository.js';
 import type { ParticipantRepository, Subscriber } from '../repositories/participant.repository.js';
 import type { ParticipantEmbeddingRepository } from '../repositories/participant-embedding.repository.js';
-import type { PhotoRepository } from '../repositories/photo.repository.js';
+import type { Photo, PhotoRepository } from '../repositories/photo.repository.js';
 import type { PhotoStorage } from '../storage/index.js';
+import type { JobProducer } from '../queue/job-producer.js';
 
-/** Sends one live-delivered photo; implemented by the bot (grammY), injected into the worker. */
-export interface LivePhotoSender {
-  /** 'unreachable' when the user blocked the bot or deleted the chat: no retry helps. */
-  send(to: Subscriber, photo: { faceId: number; preview: Buffer }, event: Event): Promise<'sent' | 'unreachable'>;
+/** Photos per album: Telegram's limit for sendMediaGroup. */
+export const MAX_ALBUM = 10;
+
+/** A live-delivered photo: its id and the Telegram-sized preview. */
+export interface LivePhoto {
+  faceId: number;
+  preview: Buffer;
 }
 
-/** New photos to subscribed participants: match, record the delivery, then send, so nothing is sent twice. */
+/** Sends live-delivered photos; implemented by the bot (grammY), injected into the worker. */
+export interface LivePhotoSender {
+  /**
+   * One photo (with its "original" button) or an album of 2–10, captioned with the event's name.
+   * 'unreachable' when the user blocked the bot or the chat is gone: no retry helps. Throws on
+   * anything else: nothing (or nothing certain) was sent.
+   */
+  sendPhotos(to: Subscriber, photos: LivePhoto[], event: Event): Promise<'sent' | 'unreachable'>;
+  /** The "original" buttons of an album just sent (an album cannot carry buttons). */
+  sendOriginalButtons(to: Subscriber, faceIds: number[], event: Event): Promise<'sent' | 'unreachable'>;
+}
+
+/** What a flush did: photos sent, albums (or single photos) sent, unreachable participants, rows dropped. */
+export interface FlushResult {
+  sent: number;
+  albums: number;
+  unreachable: number;
+  dropped: number;
+}
+
+/** Splits photo ids into albums of at most MAX_ALBUM, as even as possible (11 → 6 + 5, never 10 + 1). */
+export function albumsOf<T>(items: T[]): T[][] {
+  const count = Math.ceil(items.length / MAX_ALBUM);
+  const albums: T[][] = [];
+  for (let i = 0, start = 0; i < count; i++) {
+    const size = Math.ceil((items.length - start) / (count - i));
+    albums.push(items.slice(start, start + size));
+    start += size;
+  }
+  return albums;
+}
+
+/**
+ * Live delivery, in two steps so that a burst of uploads reaches a participant as albums, not as
+ * one message per photo:
+ *
+ * 1. `deliver` (the `deliver-photo` job, one per photo): matches the photo against the event's
+ *    subscribers and records each match as a *pending* delivery (one row per participant and
+ *    photo, so never twice), then schedules the event's flush.
+ * 2. `flush` (the `send-live-deliveries` job): sends every pending delivery of the event, grouped
+ *    per participant into albums. Each album is claimed (pending → sending) right before its send
+ *    and settled after: sent; given back to pending when the send throws (the retried job sends
+ *    it); dropped when the participant is unreachable. A crash mid-send leaves the album `sending`,
+ *    never sent again: at most once, rather than an album twice.
+ *
+ * Unsubscribed participants (/stop) and closed or deleted events get nothing: their pending rows
+ * are dropped by the flush. An unreachable participant (blocked the bot) is unsubscribed from the event.
+ */
 export function createLiveDeliveryService(deps: {
   photos: PhotoRepository;
   events: EventRepository;
@@ -19,38 +70,126 @@ export function createLiveDeliveryService(deps: {
   participantEmbeddings: ParticipantEmbeddingRepository;
   storage: PhotoStorage;
   sender: LivePhotoSender;
+  jobs: Pick<JobProducer, 'enqueue'>;
   /** Similarity threshold, calibrated per pack like searches. */
   threshold: number;
+  /** How long an event's matches are gathered before they are sent (the flush job's delay). */
+  batchMs: number;
 }) {
-  const { photos, events, participants, participantEmbeddings, storage, sender } = deps;
+  const { photos, events, participants, participantEmbeddings, storage, sender, jobs, batchMs } = deps;
+
+  /**
+   * Schedules the event's flush, debounced: one job per event and time bucket of `batchMs`, delayed
+   * by `batchMs`, so every match of a bucket waits for the same job (BullMQ ignores an add whose id
+   * exists) and a burst of photos becomes one send.
+   *
+   * Races: the bucket is taken *after* the match rows are committed, and a bucket's job runs
+   * `batchMs` after its first add, i.e. only once its bucket is over. So a match recorded while a
+   * flush runs always lands in a later bucket whose job is not started yet: it is sent by that job,
+   * never lost to a job that already read the pending rows. The flush also reschedules itself when
+   * pending rows remain after it: a safety net for clock skew between worker hosts (or a job promoted
+   * by hand), where a match could map to a bucket whose job already ran. Rows of a flush that failed
+   * for good stay pending and go with the event's next flush. Two flushes of one event running at
+   * once cannot send a photo twice: claiming a row is one atomic UPDATE … WHERE status = 'pending'.
+   */
+  const scheduleFlush = async (eventId: number): Promise<void> => {
+    const bucket = Math.floor(Date.now() / batchMs);
+    await jobs.enqueue('send-live-deliveries', { eventId, bucket }, { delay: batchMs });
+  };
+
+  const previewOf = (photo: Photo): Promise<Buffer> => storage.getBuffer(photo.preview_key ?? photo.s3_key);
+
+  /** Sends one participant's pending photos as albums; throws after giving back an album whose send failed. */
+  const sendTo = async (to: Subscriber, faceIds: number[], event: Event, result: FlushResult): Promise<void> => {
+    const byId = new Map((await photos.findDoneInEvent(event.id, faceIds)).map((p) => [p.id, p]));
+    // Photos deleted (or no longer done) since the match: nothing to send.
+    const gone = await participants.claimDeliveries(to.participant_id, faceIds.filter((id) => !byId.has(id)));
+    await participants.settleDeliveries(to.participant_id, gone, 'dropped');
+    result.dropped += gone.length;
+
+    for (const album of albumsOf(faceIds.filter((id) => byId.has(id)))) {
+      // Claimed before the send: a concurrent flush skips these rows, and a crash does not resend them.
+      const claimed = await participants.claimDeliveries(to.participant_id, album);
+      if (claimed.length === 0) continue;
+      let outcome: 'sent' | 'unreachable';
+      try {
+        const items = await Promise.all(claimed.map(async (faceId) => ({ faceId, preview: await previewOf(byId.get(faceId)!) })));
+        outcome = await sender.sendPhotos(to, items, event);
+      } catch (error) {
+        // Not sent: give the album back so the retried job sends it.
+        await participants.settleDeliveries(to.participant_id, claimed, 'pending');
+        throw error;
+      }
+      if (outcome === 'unreachable') {
+        // Blocked the bot or gone: nothing is retried, and no more matches are recorded for them here.
+        await participants.settleDeliveries(to.participant_id, claimed, 'dropped');
+        await participants.setLiveDelivery(to.participant_id, event.id, false);
+        result.unreachable++;
+        result.dropped += claimed.length + (await participants.dropPendingDeliveries(event.id, [to.participant_id]));
+        return;
+      }
+      await participants.settleDeliveries(to.participant_id, claimed, 'sent');
+      result.sent += claimed.length;
+      result.albums++;
+      // The album is sent for good; should its buttons fail, the job is retried but sends nothing again.
+      if (claimed.length > 1) await sender.sendOriginalButtons(to, claimed, event);
+    }
+  };
+
   return {
-    async deliver(job: { faceId: number; eventId: number }): Promise<{ sent: number; unreachable: number }> {
+    scheduleFlush,
+
+    /** The `deliver-photo` job: records the photo's matches as pending and schedules the event's flush. Idempotent. */
+    async deliver(job: { faceId: number; eventId: number }): Promise<{ matched: number; recorded: number }> {
       const photo = await photos.findById(job.faceId);
-      if (!photo || photo.status !== 'done' || photo.event_id !== job.eventId) return { sent: 0, unreachable: 0 };
+      if (!photo || photo.status !== 'done' || photo.event_id !== job.eventId) return { matched: 0, recorded: 0 };
       const event = await events.findById(job.eventId);
-      if (!event || !event.is_active) return { sent: 0, unreachable: 0 };
+      if (!event || !event.is_active) return { matched: 0, recorded: 0 };
 
       const matches = (await participantEmbeddings.matchPhoto(job)).filter((m) => m.distance <= similarityToCosine(deps.threshold, m.modelPack));
       const recipients = await participants.subscribers(event.id, matches.map((m) => m.participantId));
-      let preview: Buffer | undefined;
-      let sent = 0;
-      let unreachable = 0;
+      const recorded = await participants.recordPending(event.id, photo.id, recipients.map((r) => r.participant_id));
+      // A rerun whose rows were all sent schedules nothing; one that died before scheduling does it now.
+      if (recorded.length > 0 || (recipients.length > 0 && (await participants.hasPendingDeliveries(event.id)))) await scheduleFlush(event.id);
+      return { matched: recipients.length, recorded: recorded.length };
+    },
+
+    /**
+     * The `send-live-deliveries` job: sends the event's pending deliveries, one album (or photo) per
+     * participant and up to 10 photos. A failed send is given back and rethrown after the other
+     * participants were served, so the retried job sends only what is left.
+     */
+    async flush(eventId: number): Promise<FlushResult> {
+      const result: FlushResult = { sent: 0, albums: 0, unreachable: 0, dropped: 0 };
+      const event = await events.findById(eventId);
+      if (!event || !event.is_active) {
+        result.dropped = await participants.dropPendingDeliveries(eventId);
+        return result;
+      }
+      const pending = new Map<number, number[]>();
+      for (const row of await participants.pendingDeliveries(eventId)) {
+        const ids = pending.get(row.participant_id) ?? [];
+        ids.push(row.face_id);
+        pending.set(row.participant_id, ids);
+      }
+      if (pending.size === 0) return result;
+      // Still subscribed (no /stop since the match, consent kept); the others' rows are never sent.
+      const recipients = await participants.subscribers(eventId, [...pending.keys()]);
+      const subscribed = new Set(recipients.map((r) => r.participant_id));
+      result.dropped += await participants.dropPendingDeliveries(eventId, [...pending.keys()].filter((id) => !subscribed.has(id)));
+
+      let failure: unknown;
       for (const to of recipients) {
-        // The row goes in first: a second run (retry, duplicate job) finds it and skips this participant.
-        const fresh = await participants.recordDeliveries(to.participant_id, event.id, [photo.id]);
-        if (fresh.length === 0) continue;
-        preview ??= await storage.getBuffer(photo.preview_key ?? photo.s3_key);
         try {
-          const result = await sender.send(to, { faceId: photo.id, preview }, event);
-          if (result === 'sent') sent++;
-          else unreachable++;
+          await sendTo(to, pending.get(to.participant_id)!, event, result);
         } catch (error) {
-          // Not sent: take the row back so the retried job delivers it.
-          await participants.forgetDelivery(to.participant_id, photo.id);
-          throw error;
+          failure ??= error;
         }
       }
-      return { sent, unreachable };
+      if (failure !== undefined) throw failure;
+      // Matches recorded while this flush ran normally have their own later job; make sure of it.
+      if (await participants.hasPendingDeliveries(eventId)) await scheduleFlush(eventId);
+      return result;
     },
   };
 }

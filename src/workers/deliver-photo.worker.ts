@@ -1,11 +1,14 @@
 import type { JobHandler } from '../queue/job-worker.js';
 import type { LiveDeliveryService } from '../services/live-delivery.service.js';
 
-/** The `deliver-photo` job: a send failure throws (retried); deliveries already recorded are not repeated. */
+/**
+ * The `deliver-photo` job: records the photo's matches among the event's subscribers as pending
+ * deliveries and schedules the event's `send-live-deliveries` flush. Idempotent: a match is one row.
+ */
 export function createDeliverPhotoHandler(deps: { delivery: LiveDeliveryService }): JobHandler<'deliver-photo'> {
   return async ({ data, logger }) => {
-    const { sent, unreachable } = await deps.delivery.deliver(data);
-    if (sent + unreachable > 0) logger.info({ faceId: data.faceId, sent, unreachable }, 'photo delivered live');
-    return { status: 'success', result: { sent } };
+    const result = await deps.delivery.deliver(data);
+    if (result.recorded > 0) logger.info({ faceId: data.faceId, ...result }, 'live matches recorded');
+    return { status: 'success', result };
   };
 }

@@ -9,6 +9,7 @@ import { createSearchSelfieHandler } from './search-selfie.worker.js';
 import { createSelfieSearchService } from '../services/selfie-search.service.js';
 import { createLiveDeliveryService, type LivePhotoSender } from '../services/live-delivery.service.js';
 import { createDeliverPhotoHandler } from './deliver-photo.worker.js';
+import { createSendLiveDeliveriesHandler } from './send-live-deliveries.worker.js';
 import { createIndexEventVectorsHandler } from './index-event-vectors.worker.js';
 import { createVectorIndexService } from '../services/vector-index.service.js';
 
@@ -41,20 +42,26 @@ export function createJobHandlers(
         }
       }
     : undefined;
-  return {
-    'process-photo': createProcessPhotoHandler({ processing, ...(onProcessed && { onProcessed }) }),
-    ...(sender && {
-      'deliver-photo': createDeliverPhotoHandler({
-        delivery: createLiveDeliveryService({
+  // Live delivery needs the sender (a bot token) and the producer (its flush jobs are enqueued by the worker).
+  const delivery =
+    sender && jobs
+      ? createLiveDeliveryService({
           photos: deps.repositories.photos,
           events: deps.repositories.events,
           participants: deps.repositories.participants,
           participantEmbeddings: deps.repositories.participantEmbeddings,
           storage: deps.storage,
           sender,
+          jobs,
           threshold: LIVE_DELIVERY_THRESHOLD,
-        }),
-      }),
+          batchMs: deps.config.bot.liveBatchSeconds * 1000,
+        })
+      : undefined;
+  return {
+    'process-photo': createProcessPhotoHandler({ processing, ...(onProcessed && { onProcessed }) }),
+    ...(delivery && {
+      'deliver-photo': createDeliverPhotoHandler({ delivery }),
+      'send-live-deliveries': createSendLiveDeliveriesHandler({ delivery }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes }),

@@ -10,9 +10,17 @@ import { createBot, type FacePassBot } from '../../src/bot/index.js';
 import { startBot } from '../../src/bot/run.js';
 import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
 import { conversationKey } from '../../src/bot/conversations.js';
-import { buttonsOf, chatOf, FakeTelegram, type ApiCall } from './fake-telegram.js';
+import { buttonsOf, chatOf, FakeTelegram, mediaOf, type ApiCall } from './fake-telegram.js';
+import type { JobResults } from '../../src/queue/jobs.js';
 
 const TOKEN = '123456:TEST-token_abc';
+/**
+ * Live delivery's batch delay in these tests: longer than any test, so a flush never runs on its
+ * own; the tests run it when they want (`flush`), after every match was recorded.
+ */
+const BATCH_SECONDS = 3600;
+type FlushResult = JobResults['send-live-deliveries'];
+const photoIdOf = (name: string | undefined): number => Number(/photo-(\d+)/.exec(name ?? '')?.[1]);
 const idsOf = (call: ApiCall): number[] => buttonsOf(call).flatMap((b) => (/^orig:(\d+)$/.exec(b) ? [Number(b.slice(5))] : []));
 const hex = (uuid: string): string => uuid.replace(/-/g, '');
 
@@ -55,6 +63,46 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     return face_id;
   };
 
+  /** Uploads a photo and waits for its deliver-photo job (the live matches recorded); undefined when none was queued. */
+  const uploadLive = async (event: typeof A, faces: string[], seed: number, hasX: boolean): Promise<{ id: number; result: unknown }> => {
+    const id = await upload(event, faces, seed, hasX);
+    const queued = await t.deps.jobs.queue('delivery').getJob(`deliver-photo-${id}`);
+    return { id, result: queued ? await pipeline!.waitForJob('delivery', `deliver-photo-${id}`, 60_000) : undefined };
+  };
+  /** The event's flush jobs waiting for their batch delay. */
+  const scheduledFlushes = async (eventId: number) =>
+    (await t.deps.jobs.queue('delivery').getJobs(['delayed'])).filter((j) => j.name === 'send-live-deliveries' && (j.data as { eventId: number }).eventId === eventId);
+  /** Runs the event's scheduled flush now instead of after the batch delay, and returns what it did. */
+  const flush = async (eventId: number): Promise<FlushResult> => {
+    const jobs = await scheduledFlushes(eventId);
+    assert.ok(jobs.length > 0, 'a flush is scheduled');
+    const total: FlushResult = { sent: 0, albums: 0, unreachable: 0, dropped: 0 };
+    // One job per event and time bucket: a burst across a bucket boundary has two (the first sends all).
+    for (const job of jobs) {
+      assert.equal(job.opts.delay, BATCH_SECONDS * 1000, 'debounced by the batch delay');
+      await job.promote();
+      const result = (await pipeline!.waitForJob('delivery', job.id!, 60_000)) as FlushResult;
+      for (const key of Object.keys(total) as (keyof FlushResult)[]) total[key] += result[key];
+      // Run before its time bucket ended, which the service never does: forget it, or the next match
+      // in this (hour-long) bucket would be deduplicated against it and wait for the next bucket.
+      await job.remove();
+    }
+    return total;
+  };
+  /** Photos (single or albums) the bot sent to a chat after `from`, successful calls only. */
+  const photoSends = (user: number, from: number): ApiCall[] =>
+    fake.callsTo(user, from).filter((c) => (c.method === 'sendPhoto' || c.method === 'sendMediaGroup') && c.error === undefined);
+  const deliveryStatus = async (user: number, faceId: number): Promise<string | undefined> => {
+    const participant = (await t.deps.repositories.participants.findByTelegramId(user))!;
+    const row = await t.deps.dbs.main
+      .selectFrom('participant_deliveries')
+      .select('status')
+      .where('participant_id', '=', participant.id)
+      .where('face_id', '=', faceId)
+      .executeTakeFirst();
+    return row?.status;
+  };
+
   /** /start with the event's link, then consent. */
   const join = async (user: number, event: typeof A, consent = true): Promise<void> => {
     let mark = fake.mark();
@@ -93,7 +141,9 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
 
   before(async () => {
     await fake.start();
-    t = await createTestApp({ env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.url, BOT_SEARCHES_PER_MINUTE: '4' } });
+    t = await createTestApp({
+      env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.url, BOT_SEARCHES_PER_MINUTE: '4', LIVE_DELIVERY_BATCH_SECONDS: String(BATCH_SECONDS) },
+    });
     pipeline = await startPipeline(t, { workers: true, sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }) });
     base = pipeline.api;
     owner = await t.photographer();
@@ -290,26 +340,103 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     assert.equal(await storedConversations(user), undefined);
   });
 
-  it('a new matching photo arrives live, once, only to the subscriber of that event', async () => {
+  it('a new matching photo is recorded, then sent live by the event’s flush: once, only to that event’s subscriber', async () => {
     const [x, o0, o1, , o3] = people;
     const mark = fake.mark();
-    const fresh = await upload(A, [x!.files[5]!, o3!.files[5]!], 8, true);
-    const live = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === 2001 && String(c.params.caption).includes('Wedding A'), mark);
-    assert.deepEqual(idsOf(live), [fresh]);
-    await pipeline!.waitForJob('delivery', `deliver-photo-${fresh}`, 60_000);
-    // The same photo again (a retried or duplicated job) is not sent twice.
-    const again = await t.deps.jobs.enqueue('deliver-photo', { faceId: fresh, eventId: A.id }, { jobId: `again-${fresh}` });
-    assert.deepEqual(await pipeline!.waitForJob('delivery', again, 60_000), { sent: 0 });
+    const fresh = await uploadLive(A, [x!.files[5]!, o3!.files[5]!], 8, true);
+    assert.deepEqual(fresh.result, { matched: 1, recorded: 1 });
+    // Recorded, not sent: the event's flush waits for the batch delay.
+    assert.equal(await deliveryStatus(2001, fresh.id), 'pending');
+    assert.equal(photoSends(2001, mark).length, 0);
+    assert.deepEqual(await flush(A.id), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    // One photo: sent as a photo with its caption and "original" button.
+    const [live] = photoSends(2001, mark);
+    assert.equal(live?.method, 'sendPhoto');
+    assert.equal(live.params.caption, 'New photo of you from “Wedding A”');
+    assert.deepEqual(idsOf(live), [fresh.id]);
+    assert.equal(await deliveryStatus(2001, fresh.id), 'sent');
+    // The same photo again (a retried or duplicated job) records nothing and schedules no flush …
+    const again = await t.deps.jobs.enqueue('deliver-photo', { faceId: fresh.id, eventId: A.id }, { jobId: `again-${fresh.id}` });
+    assert.deepEqual(await pipeline!.waitForJob('delivery', again, 60_000), { matched: 1, recorded: 0 });
+    assert.deepEqual(await scheduledFlushes(A.id), []);
+    // … and a flush run again sends nothing.
+    const rerun = await t.deps.jobs.enqueue('send-live-deliveries', { eventId: A.id, bucket: 0 }, { jobId: `again-flush-${fresh.id}` });
+    assert.deepEqual(await pipeline!.waitForJob('delivery', rerun, 60_000), { sent: 0, albums: 0, unreachable: 0, dropped: 0 });
     // A photo without the person is not delivered.
-    const other = await upload(A, [o1!.files[6]!, o0!.files[6]!], 9, false);
-    await pipeline!.waitForJob('delivery', `deliver-photo-${other}`, 60_000);
-    assert.equal(fake.callsTo(2001, mark).filter((c) => c.method === 'sendPhoto').length, 1);
-    assert.equal(fake.callsTo(3001, mark).filter((c) => c.method === 'sendPhoto').length, 0, 'the event B subscriber gets nothing from event A');
+    const other = await uploadLive(A, [o1!.files[6]!, o0!.files[6]!], 9, false);
+    assert.deepEqual(other.result, { matched: 0, recorded: 0 });
+    assert.deepEqual(await scheduledFlushes(A.id), []);
+    assert.equal(photoSends(2001, mark).length, 1);
+    assert.equal(photoSends(3001, mark).length, 0, 'the event B subscriber gets nothing from event A');
     // The live photo's original is available to its recipient.
     const m = fake.mark();
-    fake.press(2001, `orig:${fresh}`);
+    fake.press(2001, `orig:${fresh.id}`);
     const doc = await fake.waitFor((c) => c.method === 'sendDocument' && chatOf(c) === 2001, m);
-    assert.ok(doc.files[0]!.bytes.equals(originals.get(fresh)!));
+    assert.ok(doc.files[0]!.bytes.equals(originals.get(fresh.id)!));
+  });
+
+  it('a burst of matching photos arrives as ONE album of previews, then one message with their originals', async () => {
+    const [x, o0, o1, o2, o3] = people;
+    const mark = fake.mark();
+    const burst: number[] = [];
+    const photos: [string[], number][] = [
+      [[x!.files[0]!], 20],
+      [[o1!.files[1]!, x!.files[2]!], 21],
+      [[x!.files[4]!, o3!.files[0]!], 22],
+    ];
+    for (const [faces, seed] of photos) {
+      const { id, result } = await uploadLive(A, faces, seed, true);
+      assert.deepEqual(result, { matched: 1, recorded: 1 });
+      burst.push(id);
+    }
+    // Not the person: not part of it.
+    assert.deepEqual((await uploadLive(A, [o0!.files[5]!, o2!.files[5]!], 23, false)).result, { matched: 0, recorded: 0 });
+    assert.equal(photoSends(2001, mark).length, 0, 'nothing is sent before the flush');
+
+    assert.deepEqual(await flush(A.id), { sent: 3, albums: 1, unreachable: 0, dropped: 0 });
+    const sends = photoSends(2001, mark);
+    assert.deepEqual(sends.map((c) => c.method), ['sendMediaGroup']);
+    const items = mediaOf(sends[0]!);
+    assert.deepEqual(items.map((i) => photoIdOf(i.file?.name)), burst);
+    assert.deepEqual(items.map((i) => i.caption), ['New photos of you from “Wedding A”', undefined, undefined]);
+    for (const item of items) assert.ok(!item.file!.bytes.equals(originals.get(photoIdOf(item.file?.name))!), 'a preview, not the original');
+    // Albums cannot carry buttons: one message after it, numbered as the album, as under search results.
+    const texts = fake.callsTo(2001, mark).filter((c) => c.method === 'sendMessage');
+    assert.equal(texts.length, 1);
+    assert.ok(texts[0]!.index > sends[0]!.index);
+    assert.match(String(texts[0]!.params.text), /Tap 📄 and a number/);
+    assert.deepEqual(idsOf(texts[0]!), burst);
+    const labels = (texts[0]!.params.reply_markup as { inline_keyboard: { text: string }[][] }).inline_keyboard.flat().map((b) => b.text);
+    assert.deepEqual(labels, ['📄 1', '📄 2', '📄 3']);
+    for (const id of burst) assert.equal(await deliveryStatus(2001, id), 'sent');
+
+    // Run again: nothing is sent twice.
+    const rerun = await t.deps.jobs.enqueue('send-live-deliveries', { eventId: A.id, bucket: 0 }, { jobId: `again-flush-burst-${burst[0]}` });
+    assert.deepEqual(await pipeline!.waitForJob('delivery', rerun, 60_000), { sent: 0, albums: 0, unreachable: 0, dropped: 0 });
+    assert.equal(photoSends(2001, mark).length, 1);
+    // An album photo's original, byte for byte.
+    const m = fake.mark();
+    fake.press(2001, `orig:${burst[1]}`);
+    const doc = await fake.waitFor((c) => c.method === 'sendDocument' && chatOf(c) === 2001, m);
+    assert.ok(doc.files[0]!.bytes.equals(originals.get(burst[1]!)!));
+  });
+
+  it('live delivery: two subscribers of two events never see each other’s photos', async () => {
+    const [x, , o1] = people;
+    const mark = fake.mark();
+    const inA = await uploadLive(A, [x!.files[3]!, o1!.files[4]!], 40, true);
+    const inB = await uploadLive(B, [o1!.files[5]!, x!.files[0]!], 41, true);
+    // The same person's face, but each event has its own subscriber.
+    assert.deepEqual(inA.result, { matched: 1, recorded: 1 });
+    assert.deepEqual(inB.result, { matched: 1, recorded: 1 });
+    assert.deepEqual(await flush(A.id), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    assert.deepEqual(await flush(B.id), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    const [toA] = photoSends(2001, mark);
+    const [toB] = photoSends(3001, mark);
+    assert.equal(photoSends(2001, mark).length, 1);
+    assert.equal(photoSends(3001, mark).length, 1);
+    assert.deepEqual([idsOf(toA!), toA!.params.caption], [[inA.id], 'New photo of you from “Wedding A”']);
+    assert.deepEqual([idsOf(toB!), toB!.params.caption], [[inB.id], 'New photo of you from “Event B”']);
   });
 
   it('guides on a selfie with no face, several faces, a non-image or a too large file', async () => {
@@ -331,7 +458,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     // A selfie sent as an image file works like a photo.
     m = fake.mark();
     fake.sendDocument(user, selfieX, 'image/jpeg');
-    const results = await fake.waitForText(user, /^Photos 1–2 of 4/, m);
+    const results = await fake.waitForText(user, new RegExp(`^Photos 1–2 of ${A.withX.size}`), m);
     for (const id of idsOf(results)) assert.ok(A.withX.has(id));
   });
 
@@ -358,12 +485,40 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     await startTheBot();
     const m = fake.mark();
     fake.press(user, 'more');
-    const next = await fake.waitForText(user, /^Photos 3–4 of 4/, m);
+    const next = await fake.waitForText(user, new RegExp(`^Photos 3–4 of ${A.withX.size}`), m);
     assert.equal(new Set([...first.ids, ...idsOf(next)]).size, 4);
     for (const id of [...first.ids, ...idsOf(next)]) assert.ok(A.withX.has(id));
     const m2 = fake.mark();
     fake.press(user, 'live:on');
     await fake.waitForText(user, /I will send you new photos/, m2);
+  });
+
+  it('live delivery within Telegram limits: a 429 is waited out, a failed send goes again, a blocked participant is dropped', async () => {
+    const [x, o0, , o2] = people;
+    // 2001 and 6001 (opted in just before) both subscribe to event A.
+    let mark = fake.mark();
+    const p1 = await uploadLive(A, [x!.files[1]!, o2!.files[0]!], 30, true);
+    const p2 = await uploadLive(A, [o0!.files[2]!, x!.files[3]!], 31, true);
+    assert.deepEqual([p1.result, p2.result], [{ matched: 2, recorded: 2 }, { matched: 2, recorded: 2 }]);
+    fake.failNext('sendMediaGroup', 2001, { error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
+    fake.failNext('sendMediaGroup', 6001, { error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    assert.deepEqual(await flush(A.id), { sent: 2, albums: 1, unreachable: 1, dropped: 2 });
+    // The 429 was waited out and the album sent once.
+    assert.deepEqual(fake.callsTo(2001, mark).filter((c) => c.method === 'sendMediaGroup').map((c) => c.error), [429, undefined]);
+    assert.deepEqual(mediaOf(photoSends(2001, mark)[0]!).map((i) => photoIdOf(i.file?.name)), [p1.id, p2.id]);
+    // The blocked participant: dropped, not retried, and no longer subscribed to the event.
+    assert.deepEqual(fake.callsTo(6001, mark).map((c) => [c.method, c.error]), [['sendMediaGroup', 403]]);
+    assert.deepEqual([await deliveryStatus(6001, p1.id), await deliveryStatus(6001, p2.id)], ['dropped', 'dropped']);
+
+    // A send that fails gives its photo back; the job's retry sends it, once.
+    mark = fake.mark();
+    const p3 = await uploadLive(A, [x!.files[4]!, o0!.files[4]!], 32, true);
+    assert.deepEqual(p3.result, { matched: 1, recorded: 1 });
+    fake.failNext('sendPhoto', 2001, { error_code: 400, description: 'Bad Request: something went wrong' });
+    assert.deepEqual(await flush(A.id), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    assert.deepEqual(fake.callsTo(2001, mark).filter((c) => c.method === 'sendPhoto').map((c) => [idsOf(c), c.error]), [[[p3.id], 400], [[p3.id], undefined]]);
+    assert.equal(fake.callsTo(6001, mark).length, 0);
+    assert.equal(await deliveryStatus(2001, p3.id), 'sent');
   });
 
   it('/events switches the active event; /language switches to Russian', async () => {
@@ -389,13 +544,26 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     assert.equal((await t.deps.repositories.participants.findByTelegramId(user))?.language, 'ru');
   });
 
-  it('/stop ends live delivery and drops the stored embedding', async () => {
+  it('/stop ends live delivery, drops the stored embedding and what was still waiting to be sent', async () => {
+    const [x, , o1, o2] = people;
     const participant = (await t.deps.repositories.participants.findByTelegramId(3001))!;
     assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 1);
+    // A match recorded just before /stop …
+    const mark = fake.mark();
+    const waiting = await uploadLive(B, [x!.files[1]!, o2!.files[1]!], 50, true);
+    assert.deepEqual(waiting.result, { matched: 1, recorded: 1 });
     const m = fake.mark();
     fake.sendText(3001, '/stop');
     await fake.waitForText(3001, /новые фото больше не придут/, m);
     assert.equal(await t.deps.repositories.participantEmbeddings.count(participant.id), 0);
+    // … is dropped by the flush, not sent.
+    assert.deepEqual(await flush(B.id), { sent: 0, albums: 0, unreachable: 0, dropped: 1 });
+    assert.equal(await deliveryStatus(3001, waiting.id), 'dropped');
+    // A later photo of the person: no subscriber left, so not even a delivery job.
+    const later = await uploadLive(B, [o1!.files[3]!, x!.files[2]!], 51, true);
+    assert.equal(later.result, undefined);
+    assert.deepEqual(await scheduledFlushes(B.id), []);
+    assert.equal(photoSends(3001, mark).length, 0);
   });
 
   it('/forget deletes the participant’s data from both databases', async () => {

@@ -15,6 +15,15 @@ export interface ApiCall {
   method: string;
   params: Record<string, unknown>;
   files: UploadedFile[];
+  /** The Bot API error this call was answered with (set by `failNext`); undefined when it succeeded. */
+  error?: number;
+}
+
+/** A Bot API error answer. */
+export interface BotApiError {
+  error_code: number;
+  description: string;
+  parameters?: { retry_after?: number };
 }
 
 type Json = Record<string, unknown>;
@@ -31,6 +40,7 @@ export class FakeTelegram {
   private readonly updates: Json[] = [];
   private readonly files = new Map<string, { path: string; bytes: Buffer; size: number }>();
   private readonly events = new EventEmitter();
+  private readonly failures: { method: string; chatId: number; error: BotApiError }[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1000;
   private nextFileId = 1;
@@ -127,6 +137,14 @@ export class FakeTelegram {
     });
   }
 
+  /**
+   * Answers the next call of `method` to `chatId` with this error instead (once per call of this):
+   * a 429 with `retry_after`, a 403 "bot was blocked by the user", a 400…
+   */
+  failNext(method: string, chatId: number, error: BotApiError): void {
+    this.failures.push({ method, chatId, error });
+  }
+
   /** The index the next call will get: pass it to `waitFor` to see only calls after an action. */
   mark(): number {
     return this.calls.length;
@@ -177,8 +195,12 @@ export class FakeTelegram {
     const { params, files } = await parseBody(req);
     if (method === 'getUpdates') return this.getUpdates(req, res, params);
     const call: ApiCall = { index: this.calls.length, method, params, files };
+    const failure = this.failures.findIndex((f) => f.method === method && f.chatId === chatOf(call));
+    const error = failure === -1 ? undefined : this.failures.splice(failure, 1)[0]!.error;
+    if (error) call.error = error.error_code;
     this.calls.push(call);
     this.events.emit('call', call);
+    if (error) return this.reply(res, { ok: false, ...error });
     return this.reply(res, { ok: true, result: this.resultOf(call) });
   }
 
@@ -244,6 +266,18 @@ export class FakeTelegram {
 export function chatOf(call: ApiCall): number | undefined {
   const id = call.params.chat_id;
   return id === undefined ? undefined : Number(id);
+}
+
+/**
+ * The items of a sendMediaGroup call, in album order: each with its uploaded file (grammY sends
+ * `attach://<field>` references in `media` and the files as multipart parts) and caption.
+ */
+export function mediaOf(call: ApiCall): { file: UploadedFile | undefined; caption: string | undefined }[] {
+  const media = (call.params.media ?? []) as { type: string; media: string; caption?: string }[];
+  return media.map((m) => ({
+    file: call.files.find((f) => `attach://${f.field}` === m.media),
+    caption: m.caption,
+  }));
 }
 
 /** The callback_data of every inline button of a call's reply_markup. */

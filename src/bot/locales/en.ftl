@@ -32,7 +32,12 @@ results-done = That's all the photos found.
 live-offer = 🔔 Send me new photos of me
 live-on = Done: I will send you new photos of you from “{ $name }” as they are uploaded. /stop ends this.
 live-expired = Please send your selfie again, then tap the button.
-live-new-photo = New photo of you from “{ $name }”
+live-new-photo =
+    { $count ->
+        [1] New photo of you from “{ $name }”
+       *[other] New photos of you from “{ $name }”
+    }
+live-originals = Tap 📄 and a number to get that original file.
 live-stopped = Done: no more new photos will be sent, and your stored face description was deleted.
 original-button = 📄 Original
 original-unavailable = This photo is no longer available.
