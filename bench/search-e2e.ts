@@ -66,6 +66,12 @@ async function main(): Promise<void> {
       await deps.dbs.vector.insertInto('face_embeddings').values(values).execute();
     }
     console.log(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    // What the index-event-vectors job does once an event passes VECTOR_INDEX_MIN_FACES.
+    if (PHOTOS * 3 >= deps.config.search.indexMinFaces) {
+      const t1 = performance.now();
+      await deps.repositories.vectorIndexes.build({ eventId: event.id, modelPack: engine.packId, dimensions: engine.dimensions });
+      console.log(`  event HNSW index built in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    }
 
     // A 12 MP selfie: another photo of the same person, enlarged into a 4000×3000 frame.
     const face = await sharp(person!.files[5]!).resize(1800, 1800).toBuffer();
