@@ -42,6 +42,7 @@ const EnvSchema = Type.Object({
   LIVE_DELIVERY_BATCH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  FACE_MAX_TILES: Type.Integer({ minimum: 1, maximum: 2000, default: 48 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
@@ -83,6 +84,8 @@ export interface Config {
   modelDir: string;
   /** onnxruntime intra-op threads per session; 0 lets the engine choose (CPU count, at most 4). */
   ortThreads: number;
+  /** Detector tiles per photo: the budget that decides the smallest face found in large photos. */
+  faceMaxTiles: number;
   uploadMaxBytes: number;
   search: { timeoutMs: number; publicPerMinute: number; indexMinFaces: number };
   telegramBotToken: string | undefined;
@@ -179,6 +182,7 @@ function toConfig(env: Env): Config {
     urlSigningSecret: env.URL_SIGNING_SECRET,
     modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
     ortThreads: env.ORT_THREADS,
+    faceMaxTiles: env.FACE_MAX_TILES,
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
     search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE, indexMinFaces: env.VECTOR_INDEX_MIN_FACES },
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,

@@ -13,6 +13,10 @@ describe('config', () => {
     assert.equal(config.redisUrl, undefined);
     assert.equal(config.http.port, 8000);
     assert.equal(config.dataDir, path.resolve('./data'));
+    assert.equal(config.faceMaxTiles, 48);
+    assert.equal(config.search.indexMinFaces, 3000);
+    assert.equal(loadConfig({ FACE_MAX_TILES: '400' }).faceMaxTiles, 400);
+    assert.throws(() => loadConfig({ FACE_MAX_TILES: '0' }), /FACE_MAX_TILES=/);
   });
 
   it('uses PostgreSQL, S3 and Redis when configured', () => {

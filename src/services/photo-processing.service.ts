@@ -56,8 +56,10 @@ export function createPhotoProcessingService(deps: {
   embeddings: EmbeddingRepository;
   storage: PhotoStorage;
   engine: FaceEngine;
+  /** FACE_MAX_TILES: the detector's tile budget per photo. */
+  maxTiles?: number;
 }) {
-  const { photos, embeddings, storage, engine } = deps;
+  const { photos, embeddings, storage, engine, maxTiles } = deps;
   return {
     async process(job: { faceId: number; s3Key: string; eventId: number }): Promise<ProcessingOutcome> {
       const photo = await photos.findById(job.faceId);
@@ -87,7 +89,7 @@ export function createPhotoProcessingService(deps: {
       rendering.catch(() => undefined); // awaited below; an undecodable image is reported by analyze()
       let analysis;
       try {
-        analysis = await engine.analyze(original, { mode: 'photo' });
+        analysis = await engine.analyze(original, { mode: 'photo', ...(maxTiles && { maxTiles }) });
       } catch (error) {
         if (error instanceof ImageDecodeError) {
           await photos.markFailed(photo.id, `Not a readable image: ${error.message}`);

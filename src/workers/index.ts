@@ -29,6 +29,7 @@ export function createJobHandlers(
     embeddings: deps.repositories.embeddings,
     storage: deps.storage,
     engine: vision.engine,
+    maxTiles: deps.config.faceMaxTiles,
   });
   const { sender, engine } = vision;
   const { jobs } = deps;
