@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
+import { FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
 import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
@@ -146,7 +146,7 @@ for (const [kind, make] of selfieKinds) {
     for (const p of paths) {
       engine.selfiePath = p;
       const t0 = performance.now();
-      const img = await decodeImage(buf, { maxSide: p === 'fast' ? engine.selfieDecodeSide : LEGACY_SELFIE_MAX_SIDE });
+      const img = await decodeImage(buf, { maxSide: p === 'fast' ? SELFIE_DECODE_SIDE : LEGACY_SELFIE_MAX_SIDE });
       const t1 = performance.now();
       const boxes = await (p === 'fast' ? engine.selfieDetector : engine.detector).detect(img, { bigFaces: 'fallback' });
       const t2 = performance.now();

@@ -86,8 +86,6 @@ export class FaceApiEngine implements FaceEngine {
   chipMode: ChipMode = 'similarity';
   /** Selfie-mode pipeline; see {@link SelfiePath}. */
   selfiePath: SelfiePath = 'fast';
-  /** Fast selfie path's decode size (longer side); see SELFIE_DECODE_SIDE. */
-  selfieDecodeSide = SELFIE_DECODE_SIDE;
   private readonly calibration = calibrationFor(FACEAPI_PACK_ID);
 
   private constructor(
@@ -136,7 +134,7 @@ export class FaceApiEngine implements FaceEngine {
    * too small for a good chip, then landmarks and embedding as in photo mode.
    */
   private async analyzeSelfie(image: Buffer): Promise<FaceAnalysis> {
-    let decoded = await decodeImage(image, { maxPixels: this.maxPixels, maxSide: this.selfieDecodeSide });
+    let decoded = await decodeImage(image, { maxPixels: this.maxPixels, maxSide: SELFIE_DECODE_SIDE });
     let boxes = await this.selfieDetector.detect(decoded, { bigFaces: 'fallback' });
     if (boxes.length === 0) boxes = await this.detector.detect(decoded, { bigFaces: 'fallback' });
     const widest = Math.max(0, ...boxes.map((b) => b.x2 - b.x1));
@@ -149,7 +147,6 @@ export class FaceApiEngine implements FaceEngine {
     const faces = boxes.length ? await this.describe(decoded, boxes) : [];
     return { width: decoded.originalWidth, height: decoded.originalHeight, faces: toOriginal(faces, decoded) };
   }
-
 
   /** Detect → landmarks → align → embed on an already decoded image. */
   async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetectedFace[]> {
