@@ -49,16 +49,17 @@ export async function startService(config: Config, roles: readonly Role[], logge
       const engine = await createFaceEngine({ modelDir: config.modelDir, ...(config.ortThreads > 0 && { intraOpThreads: config.ortThreads }) });
       stack.push(() => engine.close());
       logger.info({ pack: engine.packId, dimensions: engine.dimensions }, 'face engine loaded');
+      // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.
+      const handlers = createJobHandlers(deps, {
+        engine,
+        ...(config.telegramBotToken && { sender: createTelegramLiveSender({ token: config.telegramBotToken, apiRoot: config.bot.apiRoot }) }),
+      });
       workers = startJobWorkers({
         connection: deps.redis,
         prefix: config.queue.prefix,
         concurrency: config.queue.concurrency,
         lockSeconds: config.queue.lockSeconds,
-        // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.
-        handlers: createJobHandlers(deps, {
-          engine,
-          ...(config.telegramBotToken && { sender: createTelegramLiveSender({ token: config.telegramBotToken, apiRoot: config.bot.apiRoot }) }),
-        }),
+        handlers,
         logger: logger.child({ role: 'worker' }),
       });
       stack.push(() => workers!.close());
@@ -66,6 +67,9 @@ export async function startService(config: Config, roles: readonly Role[], logge
       for (const eventId of await deps.repositories.events.listPendingDeletion()) {
         await deps.jobs.enqueue('delete-event', { eventId });
       }
+      // Live deliveries a crashed worker left mid-send are looked for now and as often as BullMQ looks
+      // for a crashed worker's jobs.
+      if (handlers['recover-live-deliveries']) await deps.jobs.repeat('recover-live-deliveries', {}, config.queue.lockSeconds * 1000);
       logger.info({ concurrency: config.queue.concurrency }, 'worker started');
     }
 

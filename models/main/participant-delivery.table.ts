@@ -2,9 +2,9 @@ import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 /**
  * Where a live delivery stands: `pending` (matched, waiting for the event's next flush), `sending`
- * (claimed by a flush right before the Telegram call; left so if the process dies mid-send, so an
- * album is never sent twice), `sent` (also: shown by a search), `dropped` (never to be sent:
- * participant unreachable or unsubscribed, event closed, photo gone).
+ * (claimed by a flush right before the Telegram call; left so if the process dies mid-send, until
+ * the claim's lease expires and it goes back to `pending`), `sent` (also: shown by a search),
+ * `dropped` (never to be sent: participant unreachable or unsubscribed, event closed, photo gone).
  */
 export type ParticipantDeliveryStatus = 'pending' | 'sending' | 'sent' | 'dropped';
 
@@ -19,6 +19,8 @@ export interface ParticipantDeliveryTable {
   status: ColumnType<ParticipantDeliveryStatus, ParticipantDeliveryStatus | undefined, ParticipantDeliveryStatus>;
   /** When a flush sent it (null for pending, dropped and search-shown rows). */
   sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** When a flush last claimed it (pending → sending); null if never claimed. */
+  claimed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 export type ParticipantDeliveryRow = Selectable<ParticipantDeliveryTable>;
 export type InsertableParticipantDeliveryRow = Insertable<ParticipantDeliveryTable>;

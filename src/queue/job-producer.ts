@@ -17,6 +17,11 @@ export function defaultJobOptions(attempts: number): JobsOptions {
 export interface JobProducer {
   /** Enqueues a job and returns its id (the seed's task_id). */
   enqueue<N extends JobName>(name: N, data: JobOf<N>, options?: JobsOptions): Promise<string>;
+  /**
+   * Runs a job every `everyMs`, the first one now. One schedule per job name, whichever process
+   * sets it up: calling again (every worker start does) updates it, never adds a second.
+   */
+  repeat<N extends JobName>(name: N, data: JobOf<N>, everyMs: number): Promise<void>;
   /** The BullMQ queue behind a name (progress views, tests). */
   queue(name: QueueName): Queue;
   close(): Promise<void>;
@@ -39,6 +44,9 @@ export function createJobProducer(connection: Redis, options: { prefix: string; 
       const job = await queue(QUEUE_OF[name]).add(name, data, { jobId: jobIdOf(name, data), ...jobOptions });
       if (!job.id) throw new Error(`Queue returned no id for ${name}`);
       return job.id;
+    },
+    async repeat(name, data, everyMs) {
+      await queue(QUEUE_OF[name]).upsertJobScheduler(name, { every: everyMs }, { name, data });
     },
     queue,
     async close() {

@@ -19,6 +19,11 @@ export interface JobPayloads {
    * job per event and time bucket (`bucket` = enqueue time / batch length), so a burst is one send.
    */
   'send-live-deliveries': { eventId: number; bucket: number };
+  /**
+   * Repeated every JOB_LOCK_SECONDS: finds live deliveries a crashed flush left `sending` past their
+   * lease and schedules their events' flushes, which send them again.
+   */
+  'recover-live-deliveries': Record<string, never>;
   /** Builds the partial HNSW index of an event that grew past VECTOR_INDEX_MIN_FACES. Idempotent. */
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
 }
@@ -57,6 +62,7 @@ export interface JobResults {
   'search-selfie': SearchJobResult;
   'deliver-photo': { matched: number; recorded: number };
   'send-live-deliveries': { sent: number; albums: number; unreachable: number; dropped: number };
+  'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
 }
 
@@ -70,6 +76,7 @@ export const QUEUE_OF = {
   'search-selfie': 'search',
   'deliver-photo': 'delivery',
   'send-live-deliveries': 'delivery',
+  'recover-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
 } as const satisfies Record<JobName, string>;
 

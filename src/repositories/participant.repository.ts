@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MainDatabase, ParticipantRow } from '../../models/index.js';
 
 /** A Telegram user who joined at least one event. */
@@ -35,6 +35,9 @@ const toParticipant = (row: ParticipantRow): Participant => ({
   consent_at: row.consent_at,
   active_event_id: row.active_event_id,
 });
+
+/** The moment before which a claim has expired, on the database's clock (the one claims are stamped with). */
+const expiredBefore = (leaseMs: number) => sql<Date>`now() - ${Math.round(leaseMs)}::integer * interval '1 millisecond'`;
 
 /** Participants, their event joins, live-delivery subscriptions and deliveries (db_main). */
 export function createParticipantRepository(db: Kysely<MainDatabase>) {
@@ -154,20 +157,49 @@ export function createParticipantRepository(db: Kysely<MainDatabase>) {
     },
 
     /**
-     * Claims pending deliveries for one send (pending → sending) and returns the face ids claimed.
-     * Atomic per row: of two flushes racing for a row, only one gets it.
+     * Claims pending deliveries for one send (pending → sending, stamped with the database's clock)
+     * and returns the face ids claimed. Atomic per row: of two flushes racing for a row, only one gets it.
      */
     async claimDeliveries(participantId: number, faceIds: number[]): Promise<number[]> {
       if (faceIds.length === 0) return [];
       const rows = await db
         .updateTable('participant_deliveries')
-        .set({ status: 'sending' })
+        .set({ status: 'sending', claimed_at: sql<Date>`now()` })
         .where('participant_id', '=', participantId)
         .where('face_id', 'in', faceIds)
         .where('status', '=', 'pending')
         .returning('face_id')
         .execute();
       return rows.map((r) => r.face_id);
+    },
+
+    /**
+     * Gives the event's deliveries claimed more than `leaseMs` ago and still `sending` back to pending:
+     * the flush that claimed them died mid-send. One UPDATE, so of two flushes reclaiming at once only
+     * one gets a row. Returns how many were given back.
+     */
+    async reclaimExpiredDeliveries(eventId: number, leaseMs: number): Promise<number> {
+      const result = await db
+        .updateTable('participant_deliveries')
+        .set({ status: 'pending' })
+        .where('event_id', '=', eventId)
+        .where('status', '=', 'sending')
+        .where('claimed_at', '<', expiredBefore(leaseMs))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Events with deliveries claimed more than `leaseMs` ago and still `sending`, with how many. */
+    async expiredClaims(leaseMs: number): Promise<{ event_id: number; count: number }[]> {
+      const rows = await db
+        .selectFrom('participant_deliveries')
+        .select(['event_id', (eb) => eb.fn.countAll<string>().as('count')])
+        .where('status', '=', 'sending')
+        .where('claimed_at', '<', expiredBefore(leaseMs))
+        .groupBy('event_id')
+        .orderBy('event_id')
+        .execute();
+      return rows.map((r) => ({ event_id: r.event_id, count: Number(r.count) }));
     },
 
     /** Settles claimed deliveries: sent, dropped, or given back (`pending`) when the send failed. */

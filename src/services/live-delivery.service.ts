@@ -9,6 +9,19 @@ import type { JobProducer } from '../queue/job-producer.js';
 /** Photos per album: Telegram's limit for sendMediaGroup. */
 export const MAX_ALBUM = 10;
 
+/**
+ * How long a live send may take, Telegram's 429 waits included (auto-retry waits up to 3 × 60 s):
+ * the sender gives up (throws) after this, so a living flush never holds a claim longer.
+ */
+export const LIVE_SEND_TIMEOUT_MS = 4 * 60_000;
+
+/**
+ * A delivery still `sending` this long after its claim belongs to a flush that died mid-send (crash,
+ * SIGKILL, deploy): it goes back to pending and is sent again. Longer than any living send, with a
+ * minute's margin, so a slow send is not sent twice.
+ */
+export const LIVE_CLAIM_LEASE_MS = LIVE_SEND_TIMEOUT_MS + 60_000;
+
 /** A live-delivered photo: its id and the Telegram-sized preview. */
 export interface LivePhoto {
   faceId: number;
@@ -20,11 +33,17 @@ export interface LivePhotoSender {
   /**
    * One photo (with its "original" button) or an album of 2–10, captioned with the event's name.
    * 'unreachable' when the user blocked the bot or the chat is gone: no retry helps. Throws on
-   * anything else: nothing (or nothing certain) was sent.
+   * anything else: nothing (or nothing certain) was sent. Gives up after LIVE_SEND_TIMEOUT_MS.
    */
   sendPhotos(to: Subscriber, photos: LivePhoto[], event: Event): Promise<'sent' | 'unreachable'>;
   /** The "original" buttons of an album just sent (an album cannot carry buttons). */
   sendOriginalButtons(to: Subscriber, faceIds: number[], event: Event): Promise<'sent' | 'unreachable'>;
+}
+
+/** What a recovery sweep found: claims past their lease, and the events whose flush it scheduled. */
+export interface RecoverResult {
+  expired: number;
+  events: number;
 }
 
 /** What a flush did: photos sent, albums (or single photos) sent, unreachable participants, rows dropped. */
@@ -57,8 +76,13 @@ export function albumsOf<T>(items: T[]): T[][] {
  * 2. `flush` (the `send-live-deliveries` job): sends every pending delivery of the event, grouped
  *    per participant into albums. Each album is claimed (pending → sending) right before its send
  *    and settled after: sent; given back to pending when the send throws (the retried job sends
- *    it); dropped when the participant is unreachable. A crash mid-send leaves the album `sending`,
- *    never sent again: at most once, rather than an album twice.
+ *    it); dropped when the participant is unreachable.
+ * 3. `recover` (the repeated `recover-live-deliveries` sweep): a crash mid-send leaves the album
+ *    `sending`. Once its claim is older than LIVE_CLAIM_LEASE_MS the sweep schedules the event's
+ *    flush, which gives such rows back to pending before it reads them and sends them again. At
+ *    least once: an album whose send reached Telegram just before the crash comes twice, rather
+ *    than never. The sweep only reads, so a crash of its own loses nothing: the next one finds the
+ *    same rows.
  *
  * Unsubscribed participants (/stop) and closed or deleted events get nothing: their pending rows
  * are dropped by the flush. An unreachable participant (blocked the bot) is unsubscribed from the event.
@@ -108,12 +132,16 @@ export function createLiveDeliveryService(deps: {
     result.dropped += gone.length;
 
     for (const album of albumsOf(faceIds.filter((id) => byId.has(id)))) {
-      // Claimed before the send: a concurrent flush skips these rows, and a crash does not resend them.
-      const claimed = await participants.claimDeliveries(to.participant_id, album);
+      // Previews are read before the claim, so a claim lasts only as long as the send, which the
+      // sender bounds by LIVE_SEND_TIMEOUT_MS: well within the lease.
+      const previews = await Promise.all(album.map(async (faceId) => ({ faceId, preview: await previewOf(byId.get(faceId)!) })));
+      // Claimed right before the send: a concurrent flush skips these rows.
+      const taken = new Set(await participants.claimDeliveries(to.participant_id, album));
+      const items = previews.filter((p) => taken.has(p.faceId));
+      const claimed = items.map((p) => p.faceId);
       if (claimed.length === 0) continue;
       let outcome: 'sent' | 'unreachable';
       try {
-        const items = await Promise.all(claimed.map(async (faceId) => ({ faceId, preview: await previewOf(byId.get(faceId)!) })));
         outcome = await sender.sendPhotos(to, items, event);
       } catch (error) {
         // Not sent: give the album back so the retried job sends it.
@@ -155,12 +183,24 @@ export function createLiveDeliveryService(deps: {
     },
 
     /**
+     * The `recover-live-deliveries` sweep: schedules the flush of every event with claims past their
+     * lease (the flush gives them back and sends them). Idempotent: flushes are deduplicated per bucket.
+     */
+    async recover(): Promise<RecoverResult> {
+      const expired = await participants.expiredClaims(LIVE_CLAIM_LEASE_MS);
+      for (const { event_id } of expired) await scheduleFlush(event_id);
+      return { expired: expired.reduce((sum, e) => sum + e.count, 0), events: expired.length };
+    },
+
+    /**
      * The `send-live-deliveries` job: sends the event's pending deliveries, one album (or photo) per
      * participant and up to 10 photos. A failed send is given back and rethrown after the other
-     * participants were served, so the retried job sends only what is left.
+     * participants were served, so the retried job sends only what is left. Albums a crashed flush
+     * left `sending` past their lease are given back first and go with the others.
      */
     async flush(eventId: number): Promise<FlushResult> {
       const result: FlushResult = { sent: 0, albums: 0, unreachable: 0, dropped: 0 };
+      await participants.reclaimExpiredDeliveries(eventId, LIVE_CLAIM_LEASE_MS);
       const event = await events.findById(eventId);
       if (!event || !event.is_active) {
         result.dropped = await participants.dropPendingDeliveries(eventId);

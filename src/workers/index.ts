@@ -10,6 +10,7 @@ import { createSelfieSearchService } from '../services/selfie-search.service.js'
 import { createLiveDeliveryService, type LivePhotoSender } from '../services/live-delivery.service.js';
 import { createDeliverPhotoHandler } from './deliver-photo.worker.js';
 import { createSendLiveDeliveriesHandler } from './send-live-deliveries.worker.js';
+import { createRecoverLiveDeliveriesHandler } from './recover-live-deliveries.worker.js';
 import { createIndexEventVectorsHandler } from './index-event-vectors.worker.js';
 import { createVectorIndexService } from '../services/vector-index.service.js';
 
@@ -63,6 +64,7 @@ export function createJobHandlers(
     ...(delivery && {
       'deliver-photo': createDeliverPhotoHandler({ delivery }),
       'send-live-deliveries': createSendLiveDeliveriesHandler({ delivery }),
+      'recover-live-deliveries': createRecoverLiveDeliveriesHandler({ delivery }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes }),
