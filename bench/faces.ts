@@ -8,7 +8,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
+import * as ort from 'onnxruntime-node';
+import { buildSsdGraph, ssdAnchors, SSD_TILE_INPUT_SIZE } from '../src/vision/faceapi-graphs.js';
+import { DEFAULT_MIN_FACE, FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
+import { loadFaceApiWeights } from '../src/vision/faceapi-weights.js';
+import { faceApiSsdAnchors } from '../src/vision/ssd-anchors.js';
+import { DEFAULT_MAX_TILES, SsdDetector, type SsdNet } from '../src/vision/ssd-detector.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
 import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
@@ -166,7 +171,7 @@ engine.selfiePath = 'fast';
 const photo12 = await sharp(await readFile(path.join(devDir, 'faces/bald_guys.jpg'))).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
 const selfie = await sharp(await readFile(path.join(devDir, 'faces/Tom_Cruise_avp_2014_4.jpg'))).resize(1080, 1440, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
 const cases: [string, Buffer, 'photo' | 'selfie'][] = [
-  ['12 MP JPEG, photo mode (tiled)', photo12, 'photo'],
+  ['12 MP JPEG, photo mode (tiled to 24 px faces)', photo12, 'photo'],
   ['12 MP JPEG, selfie mode (1 pass)', photo12, 'selfie'],
   ['selfie 1080×1440', selfie, 'selfie'],
 ];
@@ -193,15 +198,47 @@ for (const [k, im] of smallSet.entries()) {
   for (const b of im.boxes) smallTruth.push({ x: left + b.x * shrink, y: top + b.y * shrink, width: b.width * shrink, height: b.height * shrink, ignore: b.ignore });
 }
 const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#7a8a7a' } }).composite(composites).jpeg({ quality: 92 }).toBuffer();
-const smallRows = [['6000×4000 frame, faces ≈ 24 px', 'recall', 'FP', 'ms']];
-for (const maxTiles of quick ? [48, 400] : [48, 120, 400]) {
+const smallRows = [['6000×4000 frame, faces ≈ 24 px', 'work (512² tiles)', 'recall', 'FP', 'ms']];
+const planUnits = (maxTiles: number): number =>
+  engine.detector.plan(6000, 4000, { minFaceSize: 24, maxTiles }).reduce((n, p) => n + p.tiles * (p.size / 512) ** 2, 0);
+for (const maxTiles of quick ? [48, DEFAULT_MAX_TILES] : [48, 150, DEFAULT_MAX_TILES, 600]) {
   const t0 = performance.now();
   const res = await engine.analyze(frame, { maxTiles });
   const ms = performance.now() - t0;
   const m = matchDetections(smallTruth, res.faces.map((f) => f.box));
-  smallRows.push([`maxTiles ${maxTiles}${maxTiles === 48 ? ' (default)' : ''}`, pct(m.tp / (m.tp + m.fn)), String(m.fp), ms.toFixed(0)]);
+  smallRows.push([`maxTiles ${maxTiles}${maxTiles === DEFAULT_MAX_TILES ? ' (default)' : ''}`, String(planUnits(maxTiles)), pct(m.tp / (m.tp + m.fn)), String(m.fp), ms.toFixed(0)]);
 }
 const rssSmall = process.resourceUsage().maxRSS / 1024;
+
+// ---------------------------------------------------------------- detector precision
+// The engine's int8 SSD builds against the float graphs (which match face-api to ~1e-6), on the
+// same photos and pyramid: recall on faces/, and ms per tile of each input size.
+const ssdWeights = await loadFaceApiWeights('ssd_mobilenetv1_model');
+const precisionRows = [['SSD build', 'recall', 'FP / image', 'ms / 512 tile', 'ms / 1024 tile', '24 px frame ms']];
+for (const int8 of [false, true]) {
+  const so = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
+  const mk = async (size: number): Promise<SsdNet> => ({
+    session: await ort.InferenceSession.create(buildSsdGraph(ssdWeights, size, int8), so),
+    anchors: size === 512 ? ssdAnchors(ssdWeights) : faceApiSsdAnchors(size),
+    size,
+    uint8Input: int8,
+  });
+  const n512 = await mk(512), n1024 = await mk(SSD_TILE_INPUT_SIZE);
+  const det = new SsdDetector(n512, [n1024]);
+  const t = { tp: 0, fn: 0, fp: 0 };
+  for (const im of set) {
+    const m = matchDetections(im.boxes, (await det.detect(await decodeImage(await readFile(im.file)), { minFaceSize: DEFAULT_MIN_FACE })).map((b) => ({ x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 })));
+    t.tp += m.tp; t.fn += m.fn; t.fp += m.fp;
+  }
+  const perTile = async (net: SsdNet): Promise<number> => {
+    const input = int8 ? new Uint8Array(net.size * net.size * 3).fill(90) : new Float32Array(net.size * net.size * 3).fill(90);
+    return timeIt(() => det.runSquare(input, net), quick ? 5 : 15);
+  };
+  const frameImg = await decodeImage(frame);
+  const frameMs = await timeIt(() => det.detect(frameImg, { minFaceSize: DEFAULT_MIN_FACE }), quick ? 1 : 3);
+  precisionRows.push([int8 ? 'int8 (engine)' : 'float32', pct(t.tp / (t.tp + t.fn)), (t.fp / set.length).toFixed(2), (await perTile(n512)).toFixed(1), (await perTile(n1024)).toFixed(1), frameMs.toFixed(0)]);
+  await Promise.all([n512.session.release(), n1024.session.release()]);
+}
 
 // ---------------------------------------------------------------- face-api reference
 const detRows = [['image', 'faces', 'ours TP', 'ours FP', 'face-api TP', 'face-api FP']];
@@ -230,6 +267,12 @@ for (const [k, [name, buf]] of cases.entries()) {
   }
   speedRows.push([name, ours.ms.toFixed(0), reference ? ref.toFixed(0) : '-', reference ? `${(ref / ours.ms).toFixed(1)}×` : '-', `${ours.faces} / ${reference ? nRef : '-'}`]);
 }
+const smallRef = { ms: NaN, recall: NaN };
+if (reference) {
+  smallRef.ms = await timeIt(() => reference.analyze(frame), 1);
+  const m = matchDetections(smallTruth, (await reference.detect(frame)).map((d) => d.box));
+  smallRef.recall = m.tp / (m.tp + m.fn);
+}
 speedRows.push([`per face (landmarks+align+embed, ${boxes12.length} faces)`, perFace.toFixed(1), '', '', '']);
 
 console.log('\n## Detection: dlib faces/ (training.xml + testing.xml), IoU ≥ 0.4\n');
@@ -240,8 +283,11 @@ console.log('\n## Selfie path: johns as 720×900 and 12 MP selfies vs photo-mode
 table(selfieRows);
 console.log(`\n## Selfie path speed, ms (median of ${selfieRuns}, interleaved; legacy = 1024 px decode + 512 px SSD, fast = 640 px decode + 256 px SSD)\n`);
 table(selfieSpeedRows);
-console.log('\n## Small faces (synthetic)\n');
+console.log('\n## Small faces (synthetic): detector work per photo (FACE_MAX_TILES) vs the smallest faces found\n');
 table(smallRows);
+console.log(`face-api on the same frame: ${reference ? `${smallRef.ms.toFixed(0)} ms, recall ${pct(smallRef.recall)}` : '-'}`);
+console.log('\n## SSD precision: float32 graph vs the int8 builds the engine runs (same pyramid, minFaceSize 24)\n');
+table(precisionRows);
 console.log(`\n## Speed (median of ${runs}, 2 intra-op threads; decode included)\n`);
 table(speedRows);
 console.log(`\nPeak RSS, our engine (dev data, 12 MP photos, selfies): ${rssOurs.toFixed(0)} MB; after the 6000×4000 small-face runs: ${rssSmall.toFixed(0)} MB; with face-api loaded too: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

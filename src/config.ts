@@ -42,7 +42,8 @@ const EnvSchema = Type.Object({
   LIVE_DELIVERY_BATCH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
-  FACE_MAX_TILES: Type.Integer({ minimum: 1, maximum: 2000, default: 48 }),
+  // Detector work per photo in 512×512 tile equivalents; 300 = DEFAULT_MAX_TILES (src/vision).
+  FACE_MAX_TILES: Type.Integer({ minimum: 1, maximum: 5000, default: 300 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
+import { DEFAULT_MAX_TILES } from '../src/vision/ssd-detector.js';
 import fs from 'node:fs';
 
 describe('config', () => {
@@ -13,7 +14,7 @@ describe('config', () => {
     assert.equal(config.redisUrl, undefined);
     assert.equal(config.http.port, 8000);
     assert.equal(config.dataDir, path.resolve('./data'));
-    assert.equal(config.faceMaxTiles, 48);
+    assert.equal(config.faceMaxTiles, DEFAULT_MAX_TILES);
     assert.equal(config.search.indexMinFaces, 3000);
     assert.equal(loadConfig({ FACE_MAX_TILES: '400' }).faceMaxTiles, 400);
     assert.throws(() => loadConfig({ FACE_MAX_TILES: '0' }), /FACE_MAX_TILES=/);

@@ -31,12 +31,12 @@ function toAttribute(name: string, attr: Attr): onnxProto.onnx.IAttributeProto {
   }
 }
 
-function valueInfo(name: string, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, dims: Dim[], elemType: number = onnx.TensorProto.DataType.FLOAT): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -61,9 +61,9 @@ export class GraphBuilder {
     return `${prefix}_${this.counter}`;
   }
 
-  /** Declares a float graph input. */
-  input(name: string, dims: Dim[]): string {
-    this.inputs.push(valueInfo(name, dims));
+  /** Declares a graph input (float32 unless told uint8). */
+  input(name: string, dims: Dim[], type: 'float32' | 'uint8' = 'float32'): string {
+    this.inputs.push(valueInfo(name, dims, type === 'uint8' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.FLOAT));
     return name;
   }
 
@@ -78,6 +78,16 @@ export class GraphBuilder {
     const name = this.fresh(prefix);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes.slice() });
+    return name;
+  }
+
+  /** Adds an int8 / uint8 / int32 initializer (quantised weights, zero points, biases). */
+  intConst(data: Int8Array | Uint8Array | Int32Array, dims: number[], prefix = 'q'): string {
+    const name = this.fresh(prefix);
+    const T = onnx.TensorProto.DataType;
+    const dataType = data instanceof Int8Array ? T.INT8 : data instanceof Uint8Array ? T.UINT8 : T.INT32;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.initializers.push({ name, dims, dataType, rawData: bytes.slice() });
     return name;
   }
 

@@ -80,19 +80,19 @@ describe('default pack on dlib dev data', () => {
     }
   });
 
-  it('finds ~24 px faces in a large frame by tiling', async () => {
-    // Two group photos with 37 px faces, shrunk so faces are ~24 px, on a 2400×1600 canvas.
+  it('finds ~24 px faces in a 6000×4000 frame at the default settings', async () => {
+    // Two group photos with 37 px faces, shrunk so faces are ~24 px, on a 6000×4000 canvas.
     const set = (await loadFaceSet(dev)).filter((im) => /2007_007763|2008_004176/.test(im.file));
     const f = 24 / 37;
     const truth: { x: number; y: number; width: number; height: number; ignore: boolean }[] = [];
     const layers: { input: Buffer; left: number; top: number }[] = [];
     for (const [k, im] of set.entries()) {
-      const left = 150 + k * 1200, top = 500;
+      const left = 900 + k * 3000, top = 1700;
       const { width = 0 } = await sharp(im.file).metadata();
       layers.push({ input: await sharp(im.file).resize(Math.round(width * f)).toBuffer(), left, top });
       for (const b of im.boxes) truth.push({ x: left + b.x * f, y: top + b.y * f, width: b.width * f, height: b.height * f, ignore: b.ignore });
     }
-    const frame = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: '#708070' } }).composite(layers).jpeg({ quality: 92 }).toBuffer();
+    const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#708070' } }).composite(layers).jpeg({ quality: 92 }).toBuffer();
     const tiled = matchDetections(truth, (await engine.analyze(frame)).faces.map((x) => x.box));
     const single = matchDetections(truth, (await engine.analyze(frame, { mode: 'selfie' })).faces.map((x) => x.box));
     const recall = tiled.tp / (tiled.tp + tiled.fn);

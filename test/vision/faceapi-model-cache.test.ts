@@ -11,12 +11,16 @@ describe('default pack model cache', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'facepass-models-'));
     try {
       const first = await ensureFaceApiModels(dir);
-      assert.equal(first.anchors.length, 5118 * 4);
-      assert.equal(first.selfieAnchors.length, ssdAnchorCount(first.selfieInputSize) * 4);
-      assert.ok((await stat(first.selfieDetector)).size > 1_000_000);
-      const mtime = (await stat(first.detector)).mtimeMs;
+      assert.equal(first.detector.anchors.length, 5118 * 4);
+      for (const d of [first.detector, first.tileDetector, first.selfieDetector]) {
+        assert.equal(d.anchors.length, ssdAnchorCount(d.size) * 4);
+        // int8 weights: a quarter of the 22 MB float graph.
+        const { size } = await stat(d.file);
+        assert.ok(size > 4_000_000 && size < 10_000_000, `${d.file}: ${size} bytes`);
+      }
+      const mtime = (await stat(first.detector.file)).mtimeMs;
       const again = await ensureFaceApiModels(dir);
-      assert.equal((await stat(again.detector)).mtimeMs, mtime, 'cached file must be reused');
+      assert.equal((await stat(again.detector.file)).mtimeMs, mtime, 'cached file must be reused');
 
       await rm(first.landmarks);
       await writeFile(first.recognizer, 'garbage');

@@ -74,10 +74,10 @@ describe('rebuilt face-api networks match face-api (tfjs-wasm)', () => {
   it('SSD-MobileNetV1: decoded boxes and scores', async () => {
     const w = await loadFaceApiWeights('ssd_mobilenetv1_model');
     const session = await ort.InferenceSession.create(buildSsdGraph(w), { logSeverityLevel: 3 });
-    const det = new SsdDetector(session, ssdAnchors(w));
+    const det = new SsdDetector({ session, anchors: ssdAnchors(w), size: 512 });
     let worstScore = 0, worstBox = 0;
     for (const x of await netInputs(512)) {
-      const ours = await det.runSquares(x, 1);
+      const ours = await det.runSquare(x);
       const ref = await faceapi.nets.ssdMobilenetv1.forward(faceapi.tf.tensor4d(x, [1, 512, 512, 3]));
       worstScore = Math.max(worstScore, maxAbsDiff(ours.scores, ref.scores[0]!.dataSync()));
       // face-api's boxes are (ymin, xmin, ymax, xmax); ours (x1, y1, x2, y2).

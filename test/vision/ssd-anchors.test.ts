@@ -7,7 +7,7 @@ import { buildSsdGraph, SSD_SELFIE_INPUT_SIZE, ssdAnchors } from '../../src/visi
 import { loadFaceApiWeights } from '../../src/vision/faceapi-weights.js';
 import { decodeImage } from '../../src/vision/image-decoder.js';
 import { faceApiSsdAnchors, generateSsdAnchors, ssdAnchorCount, ssdFeatureMapSizes } from '../../src/vision/ssd-anchors.js';
-import { selfieSsdGeometry, SsdDetector } from '../../src/vision/ssd-detector.js';
+import { SELFIE_BIG_FACE_SHRINK, SsdDetector } from '../../src/vision/ssd-detector.js';
 import { loadJohns } from '../../bench/lib/face-metrics.js';
 import { devDataDir } from './fixtures.js';
 
@@ -45,8 +45,8 @@ describe('SSD anchors (TF-OD ssd_anchor_generator)', () => {
     try {
       const outs = small.outputNames;
       assert.deepEqual([...outs].sort(), ['box_encodings', 'scores']);
-      const d256 = new SsdDetector(small, faceApiSsdAnchors(SSD_SELFIE_INPUT_SIZE), 1, selfieSsdGeometry(SSD_SELFIE_INPUT_SIZE));
-      const d512 = new SsdDetector(big, ssdAnchors(w));
+      const d256 = new SsdDetector({ session: small, anchors: faceApiSsdAnchors(SSD_SELFIE_INPUT_SIZE), size: SSD_SELFIE_INPUT_SIZE }, [], SELFIE_BIG_FACE_SHRINK);
+      const d512 = new SsdDetector({ session: big, anchors: ssdAnchors(w), size: 512 });
       const [first] = await loadJohns(await devDataDir());
       const face = await sharp(await readFile(first!.file)).resize(560, 560).toBuffer();
       const selfie = await sharp({ create: { width: 720, height: 900, channels: 3, background: '#c8beb4' } })
