@@ -86,16 +86,11 @@ export interface SsdPass {
   tiles: number;
 }
 
-/** Tiles of side S covering a w×h image with OVERLAP between neighbours. */
-function tileCount(w: number, h: number, S: number): number {
-  return w <= S && h <= S ? 1 : Math.ceil((w - OVERLAP) / (S - OVERLAP)) * Math.ceil((h - OVERLAP) / (S - OVERLAP));
-}
-
 /** The tile side (among `sizes`) that covers the image with the least work, and that work in units. */
 function cheapestTiling(w: number, h: number, sizes: number[]): { size: number; tiles: number; units: number } {
   let best = { size: sizes[0]!, tiles: 0, units: Infinity };
   for (const size of sizes) {
-    const tiles = tileCount(w, h, size);
+    const tiles = tilesFor(w, h, size).length;
     const units = tiles * (size / S512) ** 2;
     // Equal work: the larger tile wastes less on overlap and runs a little faster per pixel.
     if (units < best.units || (units === best.units && size > best.size)) best = { size, tiles, units };
