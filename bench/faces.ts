@@ -9,11 +9,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import * as ort from 'onnxruntime-node';
-import { buildSsdGraph, ssdAnchors, SSD_TILE_INPUT_SIZE } from '../src/vision/faceapi-graphs.js';
+import { buildSsdGraph, buildSsdTileGraph } from '../src/vision/faceapi-graphs.js';
 import { DEFAULT_MIN_FACE, FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
 import { loadFaceApiWeights } from '../src/vision/faceapi-weights.js';
-import { faceApiSsdAnchors } from '../src/vision/ssd-anchors.js';
-import { DEFAULT_MAX_TILES, SsdDetector, type SsdNet } from '../src/vision/ssd-detector.js';
+import { DEFAULT_MAX_TILES, packSsdInput, passUnits, SsdDetector, TILE_MAX_SIDE } from '../src/vision/ssd-detector.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
 import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
@@ -199,15 +198,15 @@ for (const [k, im] of set.entries()) {
   for (const b of im.boxes) smallTruth.push({ x: left + b.x * shrink, y: top + b.y * shrink, width: b.width * shrink, height: b.height * shrink, ignore: b.ignore });
 }
 const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#7a8a7a' } }).composite(composites).jpeg({ quality: 92 }).toBuffer();
-const smallRows = [[`6000×4000 frame, ${smallTruth.length} faces ≈ 24 px`, 'work (512² tiles)', 'recall', 'FP', 'ms']];
-const planUnits = (maxTiles: number): number =>
-  engine.detector.plan(6000, 4000, { minFaceSize: 24, maxTiles }).reduce((n, p) => n + p.tiles * (p.size / 512) ** 2, 0);
+const smallRows = [[`6000×4000 frame, ${smallTruth.length} faces ≈ 24 px`, 'work (512² units)', 'recall', 'FP', 'ms']];
+const planUnits = (maxTiles: number): string =>
+  engine.detector.plan(6000, 4000, { minFaceSize: 24, maxTiles }).reduce((n, p) => n + passUnits(p), 0).toFixed(0);
 for (const maxTiles of quick ? [48, DEFAULT_MAX_TILES] : [48, 150, DEFAULT_MAX_TILES, 600]) {
   const t0 = performance.now();
   const res = await engine.analyze(frame, { maxTiles });
   const ms = performance.now() - t0;
   const m = matchDetections(smallTruth, res.faces.map((f) => f.box));
-  smallRows.push([`maxTiles ${maxTiles}${maxTiles === DEFAULT_MAX_TILES ? ' (default)' : ''}`, String(planUnits(maxTiles)), pct(m.tp / (m.tp + m.fn)), String(m.fp), ms.toFixed(0)]);
+  smallRows.push([`maxTiles ${maxTiles}${maxTiles === DEFAULT_MAX_TILES ? ' (default)' : ''}`, planUnits(maxTiles), pct(m.tp / (m.tp + m.fn)), String(m.fp), ms.toFixed(0)]);
 }
 const rssSmall = process.resourceUsage().maxRSS / 1024;
 
@@ -215,35 +214,31 @@ const rssSmall = process.resourceUsage().maxRSS / 1024;
 // The engine's int8 SSD builds against the float graphs (which match face-api to ~1e-6), on the
 // same photos and pyramid: recall on faces/, and ms per tile of each input size.
 const ssdWeights = await loadFaceApiWeights('ssd_mobilenetv1_model');
-const precisionRows = [['SSD build', 'recall', 'FP / image', 'ms / 512 tile', 'ms / 1024 tile', '24 px frame: recall', 'ms']];
+const precisionRows = [['SSD build', 'recall', 'FP / image', 'ms / 512² (whole SSD)', `ms / ${TILE_MAX_SIDE}² tile (tile build)`, '24 px frame: recall', 'ms']];
 for (const int8 of [false, true]) {
   const so = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
-  const mk = async (size: number): Promise<SsdNet> => ({
-    session: await ort.InferenceSession.create(buildSsdGraph(ssdWeights, size, int8), so),
-    anchors: size === 512 ? ssdAnchors(ssdWeights) : faceApiSsdAnchors(size),
-    size,
-    uint8Input: int8,
-  });
-  const n512 = await mk(512), n1024 = await mk(SSD_TILE_INPUT_SIZE);
-  const det = new SsdDetector(n512, [n1024]);
+  const square = await ort.InferenceSession.create(buildSsdGraph(ssdWeights, 512, int8), so);
+  const tileSession = await ort.InferenceSession.create(buildSsdTileGraph(ssdWeights, int8), so);
+  const det = new SsdDetector({ session: square, size: 512, int8 }, { session: tileSession, int8 });
   const t = { tp: 0, fn: 0, fp: 0 };
   for (const im of set) {
     const m = matchDetections(im.boxes, (await det.detect(await decodeImage(await readFile(im.file)), { minFaceSize: DEFAULT_MIN_FACE })).map((b) => ({ x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 })));
     t.tp += m.tp; t.fn += m.fn; t.fp += m.fp;
   }
-  const perTile = async (net: SsdNet): Promise<number> => {
-    const input = int8 ? new Uint8Array(net.size * net.size * 3).fill(90) : new Float32Array(net.size * net.size * 3).fill(90);
-    return timeIt(() => det.runSquare(input, net), quick ? 5 : 15);
+  const grey = { data: Buffer.alloc(TILE_MAX_SIDE * TILE_MAX_SIDE * 3, 90), width: TILE_MAX_SIDE, height: TILE_MAX_SIDE };
+  const perTile = async (side: number, tile: boolean): Promise<number> => {
+    const input = packSsdInput(grey, 0, 0, side, side, int8);
+    return timeIt(() => det.run(input, tile ? { width: side, height: side } : undefined), quick ? 5 : 15);
   };
   const frameImg = await decodeImage(frame);
   const frameOpts = { minFaceSize: DEFAULT_MIN_FACE };
   const frameMs = await timeIt(() => det.detect(frameImg, frameOpts), quick ? 1 : 3);
   const fm = matchDetections(smallTruth, (await det.detect(frameImg, frameOpts)).map((b) => ({ x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 })));
   precisionRows.push([
-    int8 ? 'int8 (engine)' : 'float32', pct(t.tp / (t.tp + t.fn)), (t.fp / set.length).toFixed(2), (await perTile(n512)).toFixed(1), (await perTile(n1024)).toFixed(1),
+    int8 ? 'int8 (engine)' : 'float32', pct(t.tp / (t.tp + t.fn)), (t.fp / set.length).toFixed(2), (await perTile(512, false)).toFixed(1), (await perTile(TILE_MAX_SIDE, true)).toFixed(1),
     pct(fm.tp / (fm.tp + fm.fn)), frameMs.toFixed(0),
   ]);
-  await Promise.all([n512.session.release(), n1024.session.release()]);
+  await Promise.all([square.release(), tileSession.release()]);
 }
 
 // ---------------------------------------------------------------- face-api reference
@@ -296,7 +291,7 @@ console.log('\n## Small faces (synthetic): detector work per photo (FACE_MAX_TIL
 table(smallRows);
 console.log(`face-api on the same frame (one 512 pass, its default): ${reference ? `${smallRef.ms.toFixed(0)} ms, recall ${pct(smallRef.recall)}` : '-'}`);
 const ourTileMs = precisionRows.at(-1)![3]!;
-console.log(`detector per 512×512 tile: ours ${ourTileMs} ms (int8 onnxruntime), face-api ${reference ? smallRef.tileMs.toFixed(1) : '-'} ms (tfjs-wasm, decode and NMS included)`);
+console.log(`detector on one 512×512 input: ours ${ourTileMs} ms (whole SSD, int8 onnxruntime), face-api ${reference ? smallRef.tileMs.toFixed(1) : '-'} ms (tfjs-wasm, decode and NMS included)`);
 console.log('\n## SSD precision: float32 graph vs the int8 builds the engine runs (same pyramid, minFaceSize 24)\n');
 table(precisionRows);
 console.log(`\n## Speed (median of ${runs}, 2 intra-op threads; decode included)\n`);

@@ -1,5 +1,5 @@
 import { getTensor, type FaceApiWeights } from './faceapi-weights.js';
-import { GraphBuilder, hwc1ToC1hw, hwioToOihw, int, ints, samePads } from './onnx-graph-builder.js';
+import { GraphBuilder, hwc1ToC1hw, hwioToOihw, int, ints, samePads, type Dim } from './onnx-graph-builder.js';
 import { ssdAnchorCount, ssdFeatureMapSizes } from './ssd-anchors.js';
 
 /**
@@ -10,7 +10,7 @@ import { ssdAnchorCount, ssdFeatureMapSizes } from './ssd-anchors.js';
  */
 
 /** Bumped whenever graph construction changes, so cached .onnx files are rebuilt. */
-export const GRAPH_VERSION = 'v2';
+export const GRAPH_VERSION = 'v3';
 
 interface Feature {
   name: string;
@@ -34,14 +34,18 @@ class NetBuilder {
   }
 
   /**
-   * NHWC uint8 pixel input read directly as quantised values: real = (q - 128) / 127.5, i.e.
-   * face-api's x / 127.5 - 1 shifted by half a grey level. Saves the float copy, normalisation
-   * and QuantizeLinear of every tile.
+   * uint8 pixels in space-to-depth layout [N, H/2, W/2, 12] (each 2×2 block's RGB, row-major: see
+   * `spaceToDepthFilter`), read directly as quantised values: real = (q - 128) / 127.5, i.e.
+   * face-api's x / 127.5 - 1 shifted by half a grey level. Saves the float copy, normalisation and
+   * QuantizeLinear of every tile. `h`/`w` are the pixel sides (even); a symbolic side is declared
+   * as such and shapes are tracked at `nominal` pixels (see buildSsdTileGraph).
    */
-  nhwcUint8Input(size: number): Feature {
-    const x = this.g.input('input', ['N', size, size, 3], 'uint8');
+  spaceToDepthUint8Input(h: Dim, w: Dim, nominal: number): Feature {
+    const half = (d: Dim): Dim => (typeof d === 'number' ? d / 2 : `${d}/2`);
+    const x = this.g.input('input', ['N', half(h), half(w), 12], 'uint8');
     const t = this.g.op('Transpose', [x], { perm: ints([0, 3, 1, 2]) });
-    return { name: t, c: 3, h: size, w: size, q: { scale: 1 / 127.5, zeroPoint: 128 } };
+    const size = (d: Dim): number => (typeof d === 'number' ? d : nominal) / 2;
+    return { name: t, c: 12, h: size(h), w: size(w), q: { scale: 1 / 127.5, zeroPoint: 128 } };
   }
 
   /** Quantises a float feature to uint8 (QuantizeLinear); identity when not building int8. */
@@ -60,13 +64,13 @@ class NetBuilder {
     return this.g.op('DequantizeLinear', [x.name, s, z]);
   }
 
-  /** NHWC raw-pixel input, normalised per channel: (x - sub) * mul. */
-  nhwcInput(size: number, sub: number[], mul: number): Feature {
-    const x = this.g.input('input', ['N', size, size, 3]);
+  /** NHWC raw-pixel input, normalised per channel: (x - sub) * mul; symbolic sides as above. */
+  nhwcInput(h: Dim, w: Dim, sub: number[], mul: number, nominal = 0): Feature {
+    const x = this.g.input('input', ['N', h, w, 3]);
     const t = this.g.op('Transpose', [x], { perm: ints([0, 3, 1, 2]) });
     const s = this.g.op('Sub', [t, this.g.floatConst(new Float32Array(sub), [1, 3, 1, 1], 'mean')]);
     const m = this.g.op('Mul', [s, this.g.floatConst(new Float32Array([mul]), [], 'scale')]);
-    return { name: m, c: 3, h: size, w: size };
+    return { name: m, c: 3, h: typeof h === 'number' ? h : nominal, w: typeof w === 'number' ? w : nominal };
   }
 
   /**
@@ -168,13 +172,6 @@ const BN_EPSILON = 0.0010000000474974513;
 export const SSD_INPUT_SIZE = 512;
 
 /**
- * Input side of the photo-mode tiles: a 1024 tile costs four 512 ones but covers the image with
- * less overlap (tiles overlap by a fixed 128 px), and runs ~15 % faster per pixel in int8
- * (bench:faces: 54.9 ms per 1024 tile vs 16.3 ms per 512 tile).
- */
-export const SSD_TILE_INPUT_SIZE = 1024;
-
-/**
  * Input side of the cheaper detector used for selfies (one large face): the same weights at
  * 256×256 cost about a quarter of the 512 graph; anchors come from `faceApiSsdAnchors(256)`.
  * 256 beat 320 and 224 on johns selfies: face-api's SSD scores square faces of ~110..140 input
@@ -183,21 +180,45 @@ export const SSD_TILE_INPUT_SIZE = 1024;
  */
 export const SSD_SELFIE_INPUT_SIZE = 256;
 
-/**
- * Input `input` [N,S,S,3] raw RGB: float32 0..255, or uint8 for the `int8` build (QDQ: uint8
- * activations, per-channel int8 weights, float heads; ~2.5× faster on CPU with the same detections).
- * Outputs: `box_encodings` [N,A,4] (ty,tx,th,tw per anchor) and `scores` [N,A] (sigmoid of the
- * face class), in face-api's anchor order; A = 5118 at 512 (`ssdAnchorCount`). The convolutions
- * are fully convolutional, so other square input sizes use the same weights with TF-OD anchors
- * generated for their feature maps. Decoding lives in ssd-detector.ts.
- */
-export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZE, int8 = false): Uint8Array {
-  // The 512 graph keeps its historical name so its bytes (and cached files) stay the same.
-  const base = inputSize === SSD_INPUT_SIZE ? 'ssd_mobilenetv1' : `ssd_mobilenetv1_${inputSize}`;
-  const nb = new NetBuilder(int8 ? `${base}_int8` : base, weights, int8);
-  // face-api: x / 127.5 - 1.
-  let x = int8 ? nb.nhwcUint8Input(inputSize) : nb.nhwcInput(inputSize, [127.5, 127.5, 127.5], 1 / 127.5);
+/** Sides of the tile build's input must be multiples of this (even at every stride-2 layer). */
+export const SSD_TILE_ALIGN = 32;
 
+/**
+ * Conv2d_0 (3×3, stride 2, 3 → 32) rewritten for space-to-depth input: a 2×2 stride-1 conv over
+ * 2×2 pixel blocks (12 channels, index (2a + b) × 3 + c for block row a, column b, colour c), with
+ * zeros where the 3×3 kernel does not reach. Same sums as the original; onnxruntime's int8 conv
+ * runs it ~3× faster than the 3-channel original, which was a fifth of the whole network's time.
+ */
+function spaceToDepthFilter(hwio: Float32Array, cout: number): Float32Array {
+  const out = new Float32Array(2 * 2 * 12 * cout);
+  for (let bi = 0; bi < 2; bi++)
+    for (let bj = 0; bj < 2; bj++)
+      for (let a = 0; a < 2; a++)
+        for (let b = 0; b < 2; b++) {
+          const ky = 2 * bi + a, kx = 2 * bj + b;
+          if (ky > 2 || kx > 2) continue;
+          for (let c = 0; c < 3; c++)
+            for (let o = 0; o < cout; o++) out[((bi * 2 + bj) * 12 + (2 * a + b) * 3 + c) * cout + o] = hwio[((ky * 3 + kx) * 3 + c) * cout + o]!;
+        }
+  return out;
+}
+
+/** Which part of the SSD a build holds. */
+interface SsdBuild {
+  name: string;
+  /** Pixel sides; symbolic for the tile build. */
+  h: Dim;
+  w: Dim;
+  int8: boolean;
+  /** Only the lowest layer (Conv2d_11) and its box predictor. */
+  lowestLayerOnly: boolean;
+}
+
+function buildSsd(weights: FaceApiWeights, b: SsdBuild, numAnchors: Dim): Uint8Array {
+  const nb = new NetBuilder(b.name, weights, b.int8);
+  // Symbolic sides are tracked at a nominal size: every pad below depends only on the parity of
+  // the input at each stride-2 layer, which is even for any multiple of SSD_TILE_ALIGN.
+  const nominal = 1024;
   const pointwise = (f: Feature, prefix: string, idx: number, stride: number): Feature => {
     const wt = getTensor(weights, `${prefix}/Conv2d_${idx}_pointwise/weights`);
     const [k, , , cout] = wt.shape as [number, number, number, number];
@@ -221,30 +242,41 @@ export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZ
     return nb.relu6(nb.conv(f, wt, 3, f.c, { stride, depthwise: true, bias, scale }));
   };
 
-  x = pointwise(x, 'MobilenetV1', 0, 2);
+  let x: Feature;
+  if (b.int8) {
+    const wt = getTensor(weights, 'MobilenetV1/Conv2d_0_pointwise/weights');
+    const cout = wt.shape[3]!;
+    const bias = nb.t('MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset');
+    x = nb.relu6(nb.conv(nb.spaceToDepthUint8Input(b.h, b.w, nominal), spaceToDepthFilter(wt.data, cout), 2, cout, { bias }));
+  } else {
+    // face-api: x / 127.5 - 1.
+    x = pointwise(nb.nhwcInput(b.h, b.w, [127.5, 127.5, 127.5], 1 / 127.5, nominal), 'MobilenetV1', 0, 2);
+  }
   let conv11: Feature | undefined;
-  for (let i = 1; i <= 13; i++) {
+  for (let i = 1; i <= (b.lowestLayerOnly ? 11 : 13); i++) {
     x = depthwise(x, i, [2, 4, 6, 12].includes(i) ? 2 : 1);
     x = pointwise(x, 'MobilenetV1', i, 1);
     if (i === 11) conv11 = x;
   }
   if (!conv11) throw new Error('unreachable');
-
-  const c0 = pointwise(x, 'Prediction', 0, 1);
-  const c1 = pointwise(c0, 'Prediction', 1, 2);
-  const c2 = pointwise(c1, 'Prediction', 2, 1);
-  const c3 = pointwise(c2, 'Prediction', 3, 2);
-  const c4 = pointwise(c3, 'Prediction', 4, 1);
-  const c5 = pointwise(c4, 'Prediction', 5, 2);
-  const c6 = pointwise(c5, 'Prediction', 6, 1);
-  const c7 = pointwise(c6, 'Prediction', 7, 2);
-
-  const sources = [conv11, x, c1, c3, c5, c7];
-  const expected = ssdFeatureMapSizes(inputSize);
-  if (sources.some((f, i) => f.h !== expected[i] || f.w !== expected[i])) {
-    throw new Error(`SSD feature maps ${sources.map((f) => f.h).join(',')} differ from the anchor layout ${expected.join(',')}`);
+  let sources = [conv11];
+  if (!b.lowestLayerOnly) {
+    const c0 = pointwise(x, 'Prediction', 0, 1);
+    const c1 = pointwise(c0, 'Prediction', 1, 2);
+    const c2 = pointwise(c1, 'Prediction', 2, 1);
+    const c3 = pointwise(c2, 'Prediction', 3, 2);
+    const c4 = pointwise(c3, 'Prediction', 4, 1);
+    const c5 = pointwise(c4, 'Prediction', 5, 2);
+    const c6 = pointwise(c5, 'Prediction', 6, 1);
+    const c7 = pointwise(c6, 'Prediction', 7, 2);
+    sources = [conv11, x, c1, c3, c5, c7];
   }
-  const numAnchors = ssdAnchorCount(inputSize);
+  if (typeof b.h === 'number' && typeof b.w === 'number' && b.h === b.w) {
+    const expected = ssdFeatureMapSizes(b.h);
+    if (sources.some((f, i) => f.h !== expected[i] || f.w !== expected[i])) {
+      throw new Error(`SSD feature maps ${sources.map((f) => f.h).join(',')} differ from the anchor layout ${expected.join(',')}`);
+    }
+  }
   const boxShape = nb.g.int64Const([0, -1, 4], 'shape');
   const clsShape = nb.g.int64Const([0, -1, 3], 'shape');
   const boxes: string[] = [];
@@ -263,8 +295,8 @@ export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZ
     boxes.push(head('BoxEncodingPredictor', boxShape));
     classes.push(head('ClassPredictor', clsShape));
   });
-  const boxAll = nb.g.op('Concat', boxes, { axis: int(1) });
-  const clsAll = nb.g.op('Concat', classes, { axis: int(1) });
+  const boxAll = boxes.length > 1 ? nb.g.op('Concat', boxes, { axis: int(1) }) : boxes[0]!;
+  const clsAll = classes.length > 1 ? nb.g.op('Concat', classes, { axis: int(1) }) : classes[0]!;
   const faceLogit = nb.g.op('Slice', [clsAll, nb.g.int64Const([1]), nb.g.int64Const([2]), nb.g.int64Const([2])]);
   const scores = nb.g.op('Sigmoid', [nb.g.op('Squeeze', [faceLogit, nb.g.int64Const([2])])]);
   nb.g.output(boxAll, 'box_encodings', ['N', numAnchors, 4]);
@@ -272,6 +304,33 @@ export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZ
   return nb.g.toBytes();
 }
 
+/**
+ * The whole SSD for a square input of `inputSize`. Input `input`: float32 NHWC [N,S,S,3] raw RGB
+ * 0..255, or for the `int8` build (QDQ: uint8 activations, per-channel int8 weights, float heads;
+ * ~2.5× faster on CPU with the same detections) uint8 pixels in space-to-depth layout
+ * [N,S/2,S/2,12] (`packSsdInput` in ssd-detector.ts). Outputs: `box_encodings` [N,A,4]
+ * (ty,tx,th,tw per anchor) and `scores` [N,A] (sigmoid of the face class), in face-api's anchor
+ * order; A = 5118 at 512 (`ssdAnchorCount`). The network is fully convolutional, so other square
+ * sizes use the same weights with anchors generated for their feature maps (`faceApiSsdAnchors`).
+ * Decoding lives in ssd-detector.ts.
+ */
+export function buildSsdGraph(weights: FaceApiWeights, inputSize = SSD_INPUT_SIZE, int8 = false): Uint8Array {
+  const base = inputSize === SSD_INPUT_SIZE ? 'ssd_mobilenetv1' : `ssd_mobilenetv1_${inputSize}`;
+  return buildSsd(weights, { name: int8 ? `${base}_int8` : base, h: inputSize, w: inputSize, int8, lowestLayerOnly: false }, ssdAnchorCount(inputSize));
+}
+
+/**
+ * The tile build for photo-mode passes: the network up to Conv2d_11 and the lowest layer's box
+ * predictor only, on any H×W input (multiples of SSD_TILE_ALIGN; same input layouts as
+ * buildSsdGraph). A tiled pass is only responsible for faces up to ~3× the smallest (≤ ~100 px of
+ * its scale; coarser passes see larger ones), which the lowest layer's 51..145 px anchors cover
+ * alone — measured on dlib's faces: same recall as the whole SSD up to 96 px. Skipping the upper
+ * layers saves ~15 % of the work, and free tile shapes cut the overlap. Anchors:
+ * `ssdLowestLayerAnchorsPx(H, W)`.
+ */
+export function buildSsdTileGraph(weights: FaceApiWeights, int8 = true): Uint8Array {
+  return buildSsd(weights, { name: int8 ? 'ssd_mobilenetv1_tile_int8' : 'ssd_mobilenetv1_tile', h: 'H', w: 'W', int8, lowestLayerOnly: true }, 'A');
+}
 /** face-api's SSD anchors [5118,4] as (ymin, xmin, ymax, xmax) in 0..1, stored with the weights. */
 export function ssdAnchors(weights: FaceApiWeights): Float32Array {
   return getTensor(weights, 'Output/extra_dim', [1, 5118, 4]).data;
@@ -288,7 +347,7 @@ const MEAN_RGB = [122.782, 117.001, 104.298];
 /** Output `landmarks` [N,136]: interleaved x,y in 0..1 of the square input. */
 export function buildLandmarkGraph(weights: FaceApiWeights): Uint8Array {
   const nb = new NetBuilder('face_landmark_68', weights);
-  let x = nb.nhwcInput(LANDMARK_INPUT_SIZE, MEAN_RGB, 1 / 255);
+  let x = nb.nhwcInput(LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE, MEAN_RGB, 1 / 255);
 
   const sep = (f: Feature, p: string, stride: number): Feature => {
     const dw = getTensor(weights, `${p}/depthwise_filter`);
@@ -332,7 +391,7 @@ export const RECOGNITION_INPUT_SIZE = 150;
 /** Output `descriptor` [N,128]: dlib's face descriptor (not normalised; norm is ~0.4..0.6). */
 export function buildRecognitionGraph(weights: FaceApiWeights): Uint8Array {
   const nb = new NetBuilder('face_recognition', weights);
-  const x0 = nb.nhwcInput(RECOGNITION_INPUT_SIZE, MEAN_RGB, 1 / 255);
+  const x0 = nb.nhwcInput(RECOGNITION_INPUT_SIZE, RECOGNITION_INPUT_SIZE, MEAN_RGB, 1 / 255);
 
   const convLayer = (f: Feature, p: string, stride: number, padding: 'same' | 'valid', relu: boolean): Feature => {
     const wt = getTensor(weights, `${p}/conv/filters`);

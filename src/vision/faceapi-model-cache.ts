@@ -1,27 +1,20 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, GRAPH_VERSION, SSD_INPUT_SIZE, SSD_SELFIE_INPUT_SIZE, SSD_TILE_INPUT_SIZE } from './faceapi-graphs.js';
+import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, buildSsdTileGraph, GRAPH_VERSION, SSD_INPUT_SIZE, SSD_SELFIE_INPUT_SIZE } from './faceapi-graphs.js';
 import { loadFaceApiWeights, type FaceApiWeights } from './faceapi-weights.js';
-import { faceApiSsdAnchors } from './ssd-anchors.js';
 
 /** Pack id of the default, npm-shipped model pack. */
 export const FACEAPI_PACK_ID = 'faceapi-resnet128';
 
-/** One generated SSD build: its file, input side and anchors (kept in memory, not in the graph). */
-export interface SsdModelFile {
-  file: string;
-  size: number;
-  anchors: Float32Array;
-}
-
 /** Paths of the generated ONNX files. */
 export interface FaceApiModelFiles {
-  /** Photo-mode SSD builds: SSD_INPUT_SIZE (global passes) and SSD_TILE_INPUT_SIZE (tiles). */
-  detector: SsdModelFile;
-  tileDetector: SsdModelFile;
-  /** The SSD at SSD_SELFIE_INPUT_SIZE for selfie mode. */
-  selfieDetector: SsdModelFile;
+  /** The whole SSD at SSD_INPUT_SIZE: global and big-face passes. */
+  detector: string;
+  /** The SSD's tile build (lowest layer, any size): tiled passes of photo mode. */
+  tileDetector: string;
+  /** The whole SSD at SSD_SELFIE_INPUT_SIZE for selfie mode. */
+  selfieDetector: string;
   landmarks: string;
   recognizer: string;
 }
@@ -36,13 +29,14 @@ type NetKey = 'detector' | 'tileDetector' | 'selfieDetector' | 'landmarks' | 're
 // `variant` tells apart graphs built from the same weights in build-info.json. The detectors are
 // int8 (QDQ): 2.5× faster than float on the same weights with the same detections (bench:faces).
 const NETS: { key: NetKey; weights: string; variant: string; file: string; build: (w: FaceApiWeights) => Uint8Array }[] = [
-  ...([['detector', SSD_INPUT_SIZE], ['tileDetector', SSD_TILE_INPUT_SIZE], ['selfieDetector', SSD_SELFIE_INPUT_SIZE]] as const).map(([key, size]) => ({
+  ...([['detector', SSD_INPUT_SIZE], ['selfieDetector', SSD_SELFIE_INPUT_SIZE]] as const).map(([key, size]) => ({
     key,
     weights: 'ssd_mobilenetv1_model',
     variant: `@${size}-int8`,
     file: `ssd_mobilenetv1_${size}_int8.onnx`,
     build: (w: FaceApiWeights) => buildSsdGraph(w, size, true),
   })),
+  { key: 'tileDetector', weights: 'ssd_mobilenetv1_model', variant: '@tile-int8', file: 'ssd_mobilenetv1_tile_int8.onnx', build: (w) => buildSsdTileGraph(w, true) },
   { key: 'landmarks', weights: 'face_landmark_68_model', variant: '', file: 'face_landmark_68.onnx', build: buildLandmarkGraph },
   { key: 'recognizer', weights: 'face_recognition_model', variant: '', file: 'face_recognition.onnx', build: buildRecognitionGraph },
 ];
@@ -72,7 +66,6 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
   }
   const next: CacheMeta = { graphVersion: GRAPH_VERSION, sources: {} };
   const out: Partial<Record<NetKey, string>> = {};
-  let anchors: Float32Array | undefined;
   let changed = false;
   const loaded = new Map<string, FaceApiWeights>();
   for (const net of NETS) {
@@ -81,7 +74,6 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
       weights = await loadFaceApiWeights(net.weights, weightsDir);
       loaded.set(net.weights, weights);
     }
-    if (net.key === 'detector') anchors = weights.tensors.get('Output/extra_dim')?.data;
     const file = path.join(dir, net.file);
     const sourceKey = `${net.weights}${net.variant}:${weights.sha256}`;
     const recorded = meta?.graphVersion === GRAPH_VERSION ? meta.sources[sourceKey] : undefined;
@@ -100,13 +92,7 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
     out[net.key] = file;
   }
   if (changed || !meta) await writeFile(metaPath, JSON.stringify(next, null, 2));
-  if (!anchors || !out.detector || !out.tileDetector || !out.selfieDetector || !out.landmarks || !out.recognizer) throw new Error('unreachable');
-  return {
-    // face-api's stored anchors for its own 512 input; generated ones (same pixel sizes) elsewhere.
-    detector: { file: out.detector, size: SSD_INPUT_SIZE, anchors },
-    tileDetector: { file: out.tileDetector, size: SSD_TILE_INPUT_SIZE, anchors: faceApiSsdAnchors(SSD_TILE_INPUT_SIZE) },
-    selfieDetector: { file: out.selfieDetector, size: SSD_SELFIE_INPUT_SIZE, anchors: faceApiSsdAnchors(SSD_SELFIE_INPUT_SIZE) },
-    landmarks: out.landmarks,
-    recognizer: out.recognizer,
-  };
+  const { detector, tileDetector, selfieDetector, landmarks, recognizer } = out;
+  if (!detector || !tileDetector || !selfieDetector || !landmarks || !recognizer) throw new Error('unreachable');
+  return { detector, tileDetector, selfieDetector, landmarks, recognizer };
 }

@@ -12,11 +12,11 @@ import {
   type Point,
 } from './face-aligner.js';
 import type { AnalyzeOptions, DetectedFace, FaceAnalysis, FaceEngine, FaceEngineOptions } from './face-engine.js';
-import { LANDMARK_INPUT_SIZE, RECOGNITION_INPUT_SIZE } from './faceapi-graphs.js';
-import { ensureFaceApiModels, FACEAPI_PACK_ID, type SsdModelFile } from './faceapi-model-cache.js';
+import { LANDMARK_INPUT_SIZE, RECOGNITION_INPUT_SIZE, SSD_INPUT_SIZE, SSD_SELFIE_INPUT_SIZE } from './faceapi-graphs.js';
+import { ensureFaceApiModels, FACEAPI_PACK_ID } from './faceapi-model-cache.js';
 import { decodeImage, type DecodedImage, type RgbImage } from './image-decoder.js';
 import { calibrationFor, cosine, DEFAULT_THRESHOLD, distanceToSimilarity, normalize } from './similarity-calibration.js';
-import { SELFIE_BIG_FACE_SHRINK, SsdDetector, type SsdNet } from './ssd-detector.js';
+import { SELFIE_BIG_FACE_SHRINK, SsdDetector } from './ssd-detector.js';
 
 /** How the recogniser's 150×150 input is cut from the image. */
 export type ChipMode = 'similarity' | 'box';
@@ -101,20 +101,20 @@ export class FaceApiEngine implements FaceEngine {
   static async create(opts: FaceEngineOptions): Promise<FaceApiEngine> {
     const files = await ensureFaceApiModels(opts.modelDir);
     const so = sessionOptions(opts.intraOpThreads);
-    const net = async (f: SsdModelFile): Promise<SsdNet> => ({ session: await ort.InferenceSession.create(f.file, so), anchors: f.anchors, size: f.size, uint8Input: true });
+    const session = (file: string): Promise<ort.InferenceSession> => ort.InferenceSession.create(file, so);
     const [det, tileDet, selfieDet, lm, rec] = await Promise.all([
-      net(files.detector),
-      net(files.tileDetector),
-      net(files.selfieDetector),
-      ort.InferenceSession.create(files.landmarks, so),
-      ort.InferenceSession.create(files.recognizer, so),
+      session(files.detector),
+      session(files.tileDetector),
+      session(files.selfieDetector),
+      session(files.landmarks),
+      session(files.recognizer),
     ]);
     return new FaceApiEngine(
-      new SsdDetector(det, [tileDet]),
-      new SsdDetector(selfieDet, [], SELFIE_BIG_FACE_SHRINK),
+      new SsdDetector({ session: det, size: SSD_INPUT_SIZE, int8: true }, { session: tileDet, int8: true }),
+      new SsdDetector({ session: selfieDet, size: SSD_SELFIE_INPUT_SIZE, int8: true }, undefined, SELFIE_BIG_FACE_SHRINK),
       lm,
       rec,
-      [det.session, tileDet.session, selfieDet.session],
+      [det, tileDet, selfieDet],
       opts.maxPixels,
     );
   }

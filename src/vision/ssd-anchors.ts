@@ -28,6 +28,12 @@ export function ssdFeatureMapSizes(inputSize: number): number[] {
   return sizes;
 }
 
+/**
+ * (scale, aspect ratio) of the lowest layer's boxes (TF-OD reduce_boxes_in_lowest_layer): a 0.1
+ * square and two boxes of the first layer scale (MIN_SCALE), aspect ratios 2 and 1/2.
+ */
+const LOWEST_LAYER_BOXES: [number, number][] = [[0.1, 1], [MIN_SCALE, 2], [MIN_SCALE, 0.5]];
+
 /** Anchors per location of each layer: 3 in the lowest (reduce_boxes_in_lowest_layer), else 6. */
 export function ssdAnchorsPerLocation(): number[] {
   return Array.from({ length: NUM_LAYERS }, (_, i) => (i === 0 ? 3 : ASPECT_RATIOS.length + 1));
@@ -66,7 +72,7 @@ export function generateSsdAnchors(inputSize: number, opts: SsdAnchorOptions = {
     // (scale, aspect ratio) per box at every location.
     const specs: [number, number][] =
       layer === 0
-        ? [[0.1, 1], [scale, 2], [scale, 0.5]]
+        ? LOWEST_LAYER_BOXES
         : ASPECT_RATIOS.flatMap((ar): [number, number][] =>
             // TF-OD as of face-api's export: the interpolated-scale box follows aspect ratio 1.0
             // (later TF versions append it at the end instead).
@@ -105,4 +111,36 @@ export const SSD_TRAINED_INPUT_SIZE = 512;
  */
 export function faceApiSsdAnchors(inputSize: number): Float32Array {
   return generateSsdAnchors(inputSize, { baseAnchorSize: SSD_TRAINED_INPUT_SIZE / inputSize });
+}
+
+/** Stride of the lowest SSD layer (Conv2d_11) in input pixels. */
+export const SSD_LOWEST_LAYER_STRIDE = 16;
+
+/**
+ * Anchors of the lowest SSD layer alone for a height×width input (multiples of 16), in input
+ * pixels as (ymin, xmin, ymax, xmax), in the network's output order (row, column, box): what the
+ * tile build (`buildSsdTileGraph`) decodes against. Same pixel sizes and grid as the lowest layer
+ * of face-api's 512 anchors, so at 512×512 they are those anchors × 512.
+ */
+export function ssdLowestLayerAnchorsPx(height: number, width: number): Float32Array {
+  const S = SSD_LOWEST_LAYER_STRIDE;
+  if (height % S || width % S) throw new RangeError(`tile ${width}×${height} is not a multiple of ${S}`);
+  const rows = height / S, cols = width / S;
+  const out = new Float32Array(rows * cols * LOWEST_LAYER_BOXES.length * 4);
+  let o = 0;
+  for (let y = 0; y < rows; y++) {
+    const cy = (y + 0.5) * S;
+    for (let x = 0; x < cols; x++) {
+      const cx = (x + 0.5) * S;
+      for (const [s, ar] of LOWEST_LAYER_BOXES) {
+        const r = Math.sqrt(ar);
+        const h = (s / r) * SSD_TRAINED_INPUT_SIZE, w = s * r * SSD_TRAINED_INPUT_SIZE;
+        out[o++] = cy - h / 2;
+        out[o++] = cx - w / 2;
+        out[o++] = cy + h / 2;
+        out[o++] = cx + w / 2;
+      }
+    }
+  }
+  return out;
 }

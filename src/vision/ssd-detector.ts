@@ -1,7 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { nms, type ScoredBox } from './box-utils.js';
+import { SSD_TILE_ALIGN } from './faceapi-graphs.js';
 import type { RgbImage } from './image-decoder.js';
+import { faceApiSsdAnchors, ssdLowestLayerAnchorsPx } from './ssd-anchors.js';
 
 /** Side of face-api's SSD input square: the unit of the tile budget. */
 const S512 = 512;
@@ -16,8 +18,8 @@ export interface SsdDetectOptions {
    */
   minFaceSize?: number;
   /**
-   * Upper bound on detector work per image, in 512×512 tile equivalents (a 1024 tile counts 4),
-   * to cap latency on huge photos. @defaultValue DEFAULT_MAX_TILES
+   * Upper bound on detector work per image, in 512×512 units of network input (a 1024×1024 tile
+   * counts 4), to cap latency on huge photos. @defaultValue DEFAULT_MAX_TILES
    */
   maxTiles?: number;
   /**
@@ -59,72 +61,92 @@ const OVERLAP = 128;
  */
 export const SSD_MIN_RELIABLE_FACE = 32;
 
-/** One build of the SSD: a session for one square input side, with the anchors made for it. */
+/** One build of the SSD in an onnxruntime session. */
 export interface SsdNet {
   session: ort.InferenceSession;
-  /** (ymin, xmin, ymax, xmax) in 0..1 of the input, in the order of the network's outputs. */
-  anchors: Float32Array;
-  /** Input side in pixels. */
+  /** int8 builds take uint8 pixels in space-to-depth layout, float builds float32 NHWC (`packSsdInput`). */
+  int8: boolean;
+}
+
+/** A whole-SSD build (`buildSsdGraph`) for a square input. */
+export interface SsdSquareNet extends SsdNet {
   size: number;
-  /** The int8 build, which takes uint8 pixels (`buildSsdGraph(…, int8)`); float32 otherwise. */
-  uint8Input?: boolean;
-}
-
-interface Tile {
-  /** Top-left of the tile in the scaled image. */
-  x: number;
-  y: number;
-  /** Whether each tile edge is interior (cut through the image) rather than the image border. */
-  cut: { left: boolean; top: boolean; right: boolean; bottom: boolean };
-}
-
-/** One pass of the pyramid: the image scaled by `scale`, cut into `size` tiles. */
-export interface SsdPass {
-  scale: number;
-  size: number;
-  /** Tiles of this pass. */
-  tiles: number;
-}
-
-/** The tile side (among `sizes`) that covers the image with the least work, and that work in units. */
-function cheapestTiling(w: number, h: number, sizes: number[]): { size: number; tiles: number; units: number } {
-  let best = { size: sizes[0]!, tiles: 0, units: Infinity };
-  for (const size of sizes) {
-    const tiles = tilesFor(w, h, size).length;
-    const units = tiles * (size / S512) ** 2;
-    // Equal work: the larger tile wastes less on overlap and runs a little faster per pixel.
-    if (units < best.units || (units === best.units && size > best.size)) best = { size, tiles, units };
-  }
-  return best;
 }
 
 /**
- * Plans the pyramid: a global pass on the smallest net plus finer tiled passes down to
- * `minFaceSize`, each on the tile size that costs least, within the tile budget.
+ * Largest side of a tile of the tile build: onnxruntime's cost per pixel is flat up to ~2 MP per
+ * run and grows beyond (cache); larger tiles waste less on the 128 px overlap.
  */
-export function planPasses(width: number, height: number, opts: SsdDetectOptions, sizes: number[] = [S512]): SsdPass[] {
-  const sorted = [...sizes].sort((a, b) => a - b);
-  const S = sorted[0]!;
-  const s0 = S / Math.max(width, height);
-  const global: SsdPass[] = [{ scale: s0, size: S, tiles: 1 }];
-  if (opts.minFaceSize === undefined) return global;
+export const TILE_MAX_SIDE = 1536;
+
+/** One pass of the pyramid: the image scaled by `scale`, run as `tiles` inputs of one size. */
+export interface SsdPass {
+  /**
+   * 'global': the whole SSD on the image shrunk into its square; 'tiled': the tile build
+   * (lowest layer only) on a grid of equal tiles; 'big': the whole SSD on the image shrunk into the
+   * middle of its square (faces filling the frame).
+   */
+  kind: 'global' | 'tiled' | 'big';
+  scale: number;
+  tileWidth: number;
+  tileHeight: number;
+  tiles: number;
+}
+
+/** Work of a pass in 512×512 units of network input (the `maxTiles` budget's unit). */
+export function passUnits(p: SsdPass): number {
+  return (p.tiles * p.tileWidth * p.tileHeight) / (S512 * S512);
+}
+
+const alignUp = (n: number): number => Math.ceil(n / SSD_TILE_ALIGN) * SSD_TILE_ALIGN;
+
+/**
+ * Cuts a side of `len` pixels into equal tiles of at most TILE_MAX_SIDE (multiples of
+ * SSD_TILE_ALIGN) overlapping by at least OVERLAP; a side that fits in one tile gets one tile,
+ * padded with black past the image.
+ */
+export function tileGrid(len: number): { side: number; starts: number[] } {
+  if (len <= TILE_MAX_SIDE) return { side: alignUp(len), starts: [0] };
+  for (let n = Math.ceil((len - OVERLAP) / (TILE_MAX_SIDE - OVERLAP)); ; n++) {
+    const side = alignUp(Math.ceil((len + OVERLAP * (n - 1)) / n));
+    if (side > TILE_MAX_SIDE) continue;
+    const step = (len - side) / (n - 1);
+    return { side, starts: Array.from({ length: n }, (_, i) => Math.round(i * step)) };
+  }
+}
+
+/** Size of the image `resizeRgb` makes at `scale`. */
+function scaledSize(width: number, height: number, scale: number): { width: number; height: number } {
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+function tiledPass(width: number, height: number, scale: number): SsdPass {
+  const s = scaledSize(width, height, scale);
+  const gx = tileGrid(s.width), gy = tileGrid(s.height);
+  return { kind: 'tiled', scale, tileWidth: gx.side, tileHeight: gy.side, tiles: gx.starts.length * gy.starts.length };
+}
+
+/**
+ * Plans the pyramid: a global pass of the whole SSD (input side `globalSize`) plus finer tiled
+ * passes down to `minFaceSize`, within the tile budget (the finest scale shrinks until it fits).
+ */
+export function planPasses(width: number, height: number, opts: SsdDetectOptions, globalSize = S512): SsdPass[] {
+  const s0 = globalSize / Math.max(width, height);
+  const global: SsdPass = { kind: 'global', scale: s0, tileWidth: globalSize, tileHeight: globalSize, tiles: 1 };
+  if (opts.minFaceSize === undefined) return [global];
   // Never upscale beyond 2× — the faces are blurry by then and the tile count explodes.
   let target = Math.min(SSD_MIN_RELIABLE_FACE / opts.minFaceSize, 2);
   const maxTiles = opts.maxTiles ?? DEFAULT_MAX_TILES;
-  if (target <= s0 * 1.15) return global;
-  // Shrink the finest scale until the whole pyramid fits the tile budget.
   for (;;) {
-    const passes = pyramidBetween(s0, target).map((scale, i): SsdPass & { units: number } =>
-      i === 0 ? { ...global[0]!, units: 1 } : { scale, ...cheapestTiling(width * scale, height * scale, sorted) },
-    );
-    const total = passes.reduce((n, p) => n + p.units, 0);
-    if (total <= maxTiles) return passes.map(({ scale, size, tiles }) => ({ scale, size, tiles }));
-    if (target <= s0 * 1.15) return global;
+    if (target <= s0 * 1.15) return [global];
+    const passes = pyramidBetween(s0, target).map((scale, i) => (i === 0 ? global : tiledPass(width, height, scale)));
+    if (passes.reduce((n, p) => n + passUnits(p), 0) <= maxTiles) return passes;
     target /= 1.1;
   }
 }
 
-// Consecutive scales differ by at most this ratio: SSD covers faces of ~40..400 px per pass.
+// Consecutive scales differ by at most this ratio: a tiled pass is responsible for faces of 32..96
+// px, which the lowest layer alone finds as well as the whole SSD (buildSsdTileGraph).
 const MAX_SCALE_STEP = 3;
 
 function pyramidBetween(s0: number, target: number): number[] {
@@ -133,36 +155,71 @@ function pyramidBetween(s0: number, target: number): number[] {
   return Array.from({ length: steps + 1 }, (_, i) => s0 * ratio ** i);
 }
 
-function tilesFor(w: number, h: number, S: number): Tile[] {
-  const starts = (len: number): number[] => {
-    if (len <= S) return [0];
-    const n = Math.ceil((len - OVERLAP) / (S - OVERLAP));
-    const step = (len - S) / (n - 1);
-    return Array.from({ length: n }, (_, i) => Math.round(i * step));
-  };
-  const xs = starts(w);
-  const ys = starts(h);
-  const tiles: Tile[] = [];
-  for (const y of ys)
-    for (const x of xs)
-      tiles.push({ x, y, cut: { left: x > 0, top: y > 0, right: x + S < w, bottom: y + S < h } });
-  return tiles;
+/** TF-OD box decoding of one anchor (pixels, (ymin, xmin, ymax, xmax)) into (x1, y1, x2, y2). */
+function decodeBox(enc: Float32Array, anchors: Float32Array, j: number, out: Float32Array, o: number): void {
+  const ai = j * 4;
+  const ah = anchors[ai + 2]! - anchors[ai]!;
+  const aw = anchors[ai + 3]! - anchors[ai + 1]!;
+  const acy = anchors[ai]! + ah / 2;
+  const acx = anchors[ai + 1]! + aw / 2;
+  // Encodings (ty, tx, th, tw) with TF-OD's scales 10, 10, 5, 5.
+  const cy = (enc[ai]! / 10) * ah + acy;
+  const cx = (enc[ai + 1]! / 10) * aw + acx;
+  const hh = (Math.exp(enc[ai + 2]! / 5) * ah) / 2;
+  const hw = (Math.exp(enc[ai + 3]! / 5) * aw) / 2;
+  out[o] = cx - hw;
+  out[o + 1] = cy - hh;
+  out[o + 2] = cx + hw;
+  out[o + 3] = cy + hh;
+}
+
+/**
+ * Packs the w×h window at (x0, y0) of the image (black outside it) as an SSD input: uint8
+ * space-to-depth [h/2, w/2, 12] for int8 builds (w, h even), float32 NHWC 0..255 otherwise.
+ */
+export function packSsdInput(img: RgbImage, x0: number, y0: number, w: number, h: number, int8: boolean, out?: Uint8Array | Float32Array): Uint8Array | Float32Array {
+  const buf = out ?? (int8 ? new Uint8Array(w * h * 3) : new Float32Array(w * h * 3));
+  buf.fill(0);
+  const u0 = Math.max(0, -x0), v0 = Math.max(0, -y0);
+  const u1 = Math.min(w, img.width - x0), v1 = Math.min(h, img.height - y0);
+  const src = img.data;
+  if (!int8) {
+    for (let v = v0; v < v1; v++) {
+      const s = ((y0 + v) * img.width + x0 + u0) * 3;
+      buf.set(src.subarray(s, s + (u1 - u0) * 3), (v * w + u0) * 3);
+    }
+    return buf;
+  }
+  // Block (v/2, u/2) holds its 2×2 pixels row-major: channel (2 (v%2) + u%2) × 3 + colour.
+  const blockRow = (w / 2) * 12;
+  for (let v = v0; v < v1; v++) {
+    let s = ((y0 + v) * img.width + x0 + u0) * 3;
+    const row = (v >> 1) * blockRow + (v & 1) * 6;
+    for (let u = u0; u < u1; u++, s += 3) {
+      const d = row + (u >> 1) * 12 + (u & 1) * 3;
+      buf[d] = src[s]!;
+      buf[d + 1] = src[s + 1]!;
+      buf[d + 2] = src[s + 2]!;
+    }
+  }
+  return buf;
 }
 
 /**
  * SSD-MobileNetV1 face detector over onnxruntime, with face-api's anchors and decoding. `net`
- * runs the global and big-face passes; tiled passes may use larger builds (`tileNets`), which
- * cover the same pixels with less overlap. Every build's anchors keep face-api's pixel sizes.
+ * (the whole SSD, square) runs the global and big-face passes; `tileNet` (lowest layer only, any
+ * size) the tiled passes of photo mode. Anchors keep face-api's pixel sizes in every build.
  */
 export class SsdDetector {
-  private readonly nets: Map<number, SsdNet>;
+  private readonly squareAnchors: Float32Array;
+  private readonly tileAnchors = new Map<string, Float32Array>();
 
   constructor(
-    private readonly net: SsdNet,
-    tileNets: SsdNet[] = [],
+    private readonly net: SsdSquareNet,
+    private readonly tileNet?: SsdNet,
     private readonly bigFaceShrink = BIG_FACE_SHRINK,
   ) {
-    this.nets = new Map([net, ...tileNets].map((n) => [n.size, n]));
+    this.squareAnchors = faceApiSsdAnchors(net.size).map((v) => v * net.size);
   }
 
   /** Input side of the global pass. */
@@ -170,112 +227,109 @@ export class SsdDetector {
     return this.net.size;
   }
 
-  /** The passes `detect` would run on a width×height image (for benchmarks and tests). */
+  /** The passes `detect` would run on a width×height image, big-face pass aside (for benchmarks and tests). */
   plan(width: number, height: number, opts: SsdDetectOptions = {}): SsdPass[] {
-    return planPasses(width, height, opts, [...this.nets.keys()]);
+    return planPasses(width, height, opts, this.net.size);
   }
 
   /**
-   * Runs one net on an NHWC S×S RGB square (raw 0..255) and decodes boxes to normalised
-   * (x1, y1, x2, y2) with scores — the same numbers face-api computes.
+   * Runs the square build on packed pixels (`packSsdInput`), or the tile build on an h×w tile, and
+   * decodes every anchor: boxes (x1, y1, x2, y2) in input pixels and scores — face-api's numbers.
    */
-  async runSquare(input: Float32Array | Uint8Array, net: SsdNet = this.net): Promise<{ boxes: Float32Array; scores: Float32Array }> {
-    const a = net.anchors;
-    const numAnchors = a.length / 4;
-    const dims = [1, net.size, net.size, 3];
-    const tensor = input instanceof Uint8Array ? new ort.Tensor('uint8', input, dims) : new ort.Tensor('float32', input, dims);
-    const out = await net.session.run({ input: tensor });
-    const enc = out.box_encodings!.data as Float32Array;
-    const scores = out.scores!.data as Float32Array;
-    const boxes = new Float32Array(numAnchors * 4);
-    for (let i = 0; i < numAnchors; i++) {
-      const ai = i * 4;
-      // Anchors are (ymin, xmin, ymax, xmax); encodings (ty, tx, th, tw) with TF-OD scales 10, 10, 5, 5.
-      const ah = a[ai + 2]! - a[ai]!;
-      const aw = a[ai + 3]! - a[ai + 1]!;
-      const acy = a[ai]! + ah / 2;
-      const acx = a[ai + 1]! + aw / 2;
-      const cy = (enc[ai]! / 10) * ah + acy;
-      const cx = (enc[ai + 1]! / 10) * aw + acx;
-      const hh = (Math.exp(enc[ai + 2]! / 5) * ah) / 2;
-      const hw = (Math.exp(enc[ai + 3]! / 5) * aw) / 2;
-      boxes[ai] = cx - hw;
-      boxes[ai + 1] = cy - hh;
-      boxes[ai + 2] = cx + hw;
-      boxes[ai + 3] = cy + hh;
-    }
+  async run(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ boxes: Float32Array; scores: Float32Array }> {
+    const { enc, scores, anchors } = await this.infer(input, tile);
+    const boxes = new Float32Array(scores.length * 4);
+    for (let j = 0; j < scores.length; j++) decodeBox(enc, anchors, j, boxes, j * 4);
     return { boxes, scores };
+  }
+
+  private async infer(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ enc: Float32Array; scores: Float32Array; anchors: Float32Array }> {
+    const net = tile ? this.tileNet : this.net;
+    if (!net) throw new Error('this detector has no tile build');
+    const h = tile?.height ?? this.net.size, w = tile?.width ?? this.net.size;
+    let anchors = this.squareAnchors;
+    if (tile) {
+      const key = `${h}x${w}`;
+      anchors = this.tileAnchors.get(key) ?? ssdLowestLayerAnchorsPx(h, w);
+      this.tileAnchors.set(key, anchors);
+    }
+    const tensor = net.int8 ? new ort.Tensor('uint8', input, [1, h / 2, w / 2, 12]) : new ort.Tensor('float32', input, [1, h, w, 3]);
+    const out = await net.session.run({ input: tensor });
+    return { enc: out.box_encodings!.data as Float32Array, scores: out.scores!.data as Float32Array, anchors };
   }
 
   /** Detects faces; boxes are in pixels of `img`. */
   async detect(img: RgbImage, opts: SsdDetectOptions = {}): Promise<ScoredBox[]> {
     const minScore = opts.minScore ?? 0.5;
     const found: ScoredBox[] = [];
-    const passes = this.plan(img.width, img.height, opts).map((p) => ({ ...p, big: false }));
+    for (const pass of this.plan(img.width, img.height, opts)) found.push(...(await this.runPass(img, pass, minScore)));
     const bigFaces = opts.bigFaces ?? 'always';
-    if (bigFaces !== 'never') passes.push({ scale: passes[0]!.scale / this.bigFaceShrink, size: this.net.size, tiles: 1, big: true });
-    for (const { scale, size, big } of passes) {
-      if (big && bigFaces === 'fallback' && found.some((b) => b.score >= 0.8)) continue;
-      const net = this.nets.get(size)!;
-      const S = net.size;
-      const scaled = await resizeRgb(img, scale);
-      const tiles: Tile[] = big
-        ? [{ x: -Math.round((S - scaled.width) / 2), y: -Math.round((S - scaled.height) / 2), cut: { left: false, top: false, right: false, bottom: false } }]
-        : tilesFor(scaled.width, scaled.height, S);
-      const input = net.uint8Input ? new Uint8Array(S * S * 3) : new Float32Array(S * S * 3);
-      for (const t of tiles) {
-        input.fill(0);
-        copyTile(scaled, t.x, t.y, S, input);
-        const { boxes, scores } = await this.runSquare(input, net);
-        const perTile: ScoredBox[] = [];
-        for (let j = 0; j < scores.length; j++) {
-          const sc = scores[j]!;
-          if (sc <= minScore) continue;
-          const o = j * 4;
-          // Clip to the tile like face-api does, then drop faces cut by an interior tile edge:
-          // the overlap guarantees a neighbouring tile (or coarser pass) sees them whole.
-          const bx1 = Math.max(0, boxes[o]!) * S, by1 = Math.max(0, boxes[o + 1]!) * S;
-          const bx2 = Math.min(1, boxes[o + 2]!) * S, by2 = Math.min(1, boxes[o + 3]!) * S;
-          if (bx2 - bx1 < MIN_BOX || by2 - by1 < MIN_BOX) continue;
-          const edge = 2;
-          if ((t.cut.left && bx1 < edge) || (t.cut.top && by1 < edge) || (t.cut.right && bx2 > S - edge) || (t.cut.bottom && by2 > S - edge)) {
-            continue;
-          }
-          perTile.push({
-            x1: Math.max(0, (t.x + bx1) / scale),
-            y1: Math.max(0, (t.y + by1) / scale),
-            x2: Math.min(img.width, (t.x + bx2) / scale),
-            y2: Math.min(img.height, (t.y + by2) / scale),
-            score: sc,
-          });
-        }
-        // Within a tile: face-api's own NMS (IoU 0.5).
-        found.push(...nms(perTile, 0.5));
-      }
+    if (bigFaces === 'always' || (bigFaces === 'fallback' && !found.some((b) => b.score >= 0.8))) {
+      const S = this.net.size;
+      const big: SsdPass = { kind: 'big', scale: S / Math.max(img.width, img.height) / this.bigFaceShrink, tileWidth: S, tileHeight: S, tiles: 1 };
+      found.push(...(await this.runPass(img, big, minScore)));
     }
     // Across passes and tiles: IoU 0.4, and drop partial faces mostly inside a better box.
     return nms(found, 0.4, 0.75).filter((b) => b.x2 - b.x1 >= 2 && b.y2 - b.y1 >= 2);
+  }
+
+  private async runPass(img: RgbImage, pass: SsdPass, minScore: number): Promise<ScoredBox[]> {
+    const scaled = await resizeRgb(img, pass.scale);
+    const tw = pass.tileWidth, th = pass.tileHeight;
+    let origins: [number, number][];
+    if (pass.kind === 'tiled') {
+      const xs = tileGrid(scaled.width).starts, ys = tileGrid(scaled.height).starts;
+      origins = ys.flatMap((y) => xs.map((x): [number, number] => [x, y]));
+    } else if (pass.kind === 'big') {
+      origins = [[-Math.round((tw - scaled.width) / 2), -Math.round((th - scaled.height) / 2)]];
+    } else {
+      origins = [[0, 0]];
+    }
+    const net = pass.kind === 'tiled' ? this.tileNet : this.net;
+    if (!net) throw new Error('this detector has no tile build');
+    const input = net.int8 ? new Uint8Array(tw * th * 3) : new Float32Array(tw * th * 3);
+    const tile = pass.kind === 'tiled' ? { width: tw, height: th } : undefined;
+    const box = new Float32Array(4);
+    const found: ScoredBox[] = [];
+    for (const [x, y] of origins) {
+      packSsdInput(scaled, x, y, tw, th, net.int8, input);
+      const { enc, scores, anchors } = await this.infer(input, tile);
+      // Faces cut by an interior tile edge are dropped: the overlap guarantees a neighbouring
+      // tile (or a coarser pass) sees them whole.
+      const cut = { left: x > 0, top: y > 0, right: x + tw < scaled.width, bottom: y + th < scaled.height };
+      const perTile: ScoredBox[] = [];
+      for (let j = 0; j < scores.length; j++) {
+        const sc = scores[j]!;
+        if (sc <= minScore) continue;
+        decodeBox(enc, anchors, j, box, 0);
+        // Clip to the tile like face-api does.
+        const bx1 = Math.max(0, box[0]!), by1 = Math.max(0, box[1]!);
+        const bx2 = Math.min(tw, box[2]!), by2 = Math.min(th, box[3]!);
+        if (bx2 - bx1 < MIN_BOX || by2 - by1 < MIN_BOX) continue;
+        const edge = 2;
+        if ((cut.left && bx1 < edge) || (cut.top && by1 < edge) || (cut.right && bx2 > tw - edge) || (cut.bottom && by2 > th - edge)) continue;
+        perTile.push({
+          x1: Math.max(0, (x + bx1) / pass.scale),
+          y1: Math.max(0, (y + by1) / pass.scale),
+          x2: Math.min(img.width, (x + bx2) / pass.scale),
+          y2: Math.min(img.height, (y + by2) / pass.scale),
+          score: sc,
+        });
+      }
+      // Within a tile: face-api's own NMS (IoU 0.5).
+      found.push(...nms(perTile, 0.5));
+    }
+    return found;
   }
 }
 
 /** Resizes packed RGB by `scale` with sharp (area-averaging when shrinking). */
 export async function resizeRgb(img: RgbImage, scale: number): Promise<RgbImage> {
-  const width = Math.max(1, Math.round(img.width * scale));
-  const height = Math.max(1, Math.round(img.height * scale));
+  const { width, height } = scaledSize(img.width, img.height, scale);
   if (width === img.width && height === img.height) return img;
   const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: scale > 1 ? 'linear' : 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
-}
-
-/** Copies the S×S window at (x0, y0) of the image (zero outside it) into NHWC pixels. */
-function copyTile(img: RgbImage, x0: number, y0: number, S: number, out: Float32Array | Uint8Array): void {
-  const u0 = Math.max(0, -x0), v0 = Math.max(0, -y0);
-  const u1 = Math.min(S, img.width - x0), v1 = Math.min(S, img.height - y0);
-  for (let v = v0; v < v1; v++) {
-    const src = ((y0 + v) * img.width + x0 + u0) * 3;
-    out.set(img.data.subarray(src, src + (u1 - u0) * 3), (v * S + u0) * 3);
-  }
 }

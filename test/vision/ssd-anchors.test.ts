@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { buildSsdGraph, SSD_SELFIE_INPUT_SIZE, ssdAnchors } from '../../src/vision/faceapi-graphs.js';
 import { loadFaceApiWeights } from '../../src/vision/faceapi-weights.js';
 import { decodeImage } from '../../src/vision/image-decoder.js';
-import { faceApiSsdAnchors, generateSsdAnchors, ssdAnchorCount, ssdFeatureMapSizes } from '../../src/vision/ssd-anchors.js';
+import { faceApiSsdAnchors, generateSsdAnchors, ssdAnchorCount, ssdFeatureMapSizes, ssdLowestLayerAnchorsPx } from '../../src/vision/ssd-anchors.js';
 import { SELFIE_BIG_FACE_SHRINK, SsdDetector } from '../../src/vision/ssd-detector.js';
 import { loadJohns } from '../../bench/lib/face-metrics.js';
 import { devDataDir } from './fixtures.js';
@@ -37,6 +37,24 @@ describe('SSD anchors (TF-OD ssd_anchor_generator)', () => {
     assert.ok(Math.abs((a[1]! + a[3]!) / 2 - 1 / 32) < 1e-6);
   });
 
+  it('lays out the lowest layer alone for any tile, in pixels', () => {
+    // At 512×512: the first 32×32×3 of face-api's anchors, × 512.
+    const stored = faceApiSsdAnchors(512);
+    const lowest = ssdLowestLayerAnchorsPx(512, 512);
+    assert.equal(lowest.length, 32 * 32 * 3 * 4);
+    let worst = 0;
+    for (let i = 0; i < lowest.length; i++) worst = Math.max(worst, Math.abs(lowest[i]! - stored[i]! * 512));
+    assert.ok(worst < 1e-3, `lowest-layer anchors differ by ${worst} px`);
+    // A 64×96 tile: 4 rows × 6 columns × 3 boxes, row-major, centres on the 16 px grid.
+    const a = ssdLowestLayerAnchorsPx(64, 96);
+    assert.equal(a.length, 4 * 6 * 3 * 4);
+    const centre = (k: number): [number, number] => [Math.round((a[k * 4 + 1]! + a[k * 4 + 3]!) * 500) / 1000, Math.round((a[k * 4]! + a[k * 4 + 2]!) * 500) / 1000];
+    assert.deepEqual(centre(0), [8, 8]);
+    assert.deepEqual(centre(3), [24, 8]);
+    assert.deepEqual(centre(6 * 3), [8, 24]);
+    assert.throws(() => ssdLowestLayerAnchorsPx(100, 96), RangeError);
+  });
+
   it('the 256 px detector finds a selfie face where the 512 px one does', async () => {
     const w = await loadFaceApiWeights('ssd_mobilenetv1_model');
     const so = { logSeverityLevel: 3 as const };
@@ -45,8 +63,8 @@ describe('SSD anchors (TF-OD ssd_anchor_generator)', () => {
     try {
       const outs = small.outputNames;
       assert.deepEqual([...outs].sort(), ['box_encodings', 'scores']);
-      const d256 = new SsdDetector({ session: small, anchors: faceApiSsdAnchors(SSD_SELFIE_INPUT_SIZE), size: SSD_SELFIE_INPUT_SIZE }, [], SELFIE_BIG_FACE_SHRINK);
-      const d512 = new SsdDetector({ session: big, anchors: ssdAnchors(w), size: 512 });
+      const d256 = new SsdDetector({ session: small, size: SSD_SELFIE_INPUT_SIZE, int8: false }, undefined, SELFIE_BIG_FACE_SHRINK);
+      const d512 = new SsdDetector({ session: big, size: 512, int8: false });
       const [first] = await loadJohns(await devDataDir());
       const face = await sharp(await readFile(first!.file)).resize(560, 560).toBuffer();
       const selfie = await sharp({ create: { width: 720, height: 900, channels: 3, background: '#c8beb4' } })
