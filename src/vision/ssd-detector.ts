@@ -179,30 +179,46 @@ function decodeBox(enc: Float32Array, anchors: Float32Array, j: number, out: Flo
  */
 export function packSsdInput(img: RgbImage, x0: number, y0: number, w: number, h: number, int8: boolean, out?: Uint8Array | Float32Array): Uint8Array | Float32Array {
   const buf = out ?? (int8 ? new Uint8Array(w * h * 3) : new Float32Array(w * h * 3));
-  buf.fill(0);
-  const u0 = Math.max(0, -x0), v0 = Math.max(0, -y0);
-  const u1 = Math.min(w, img.width - x0), v1 = Math.min(h, img.height - y0);
-  const src = img.data;
   if (!int8) {
-    for (let v = v0; v < v1; v++) {
-      const s = ((y0 + v) * img.width + x0 + u0) * 3;
-      buf.set(src.subarray(s, s + (u1 - u0) * 3), (v * w + u0) * 3);
-    }
+    copyWindow(img, x0, y0, w, h, buf);
     return buf;
   }
-  // Block (v/2, u/2) holds its 2×2 pixels row-major: channel (2 (v%2) + u%2) × 3 + colour.
-  const blockRow = (w / 2) * 12;
-  for (let v = v0; v < v1; v++) {
-    let s = ((y0 + v) * img.width + x0 + u0) * 3;
-    const row = (v >> 1) * blockRow + (v & 1) * 6;
-    for (let u = u0; u < u1; u++, s += 3) {
-      const d = row + (u >> 1) * 12 + (u & 1) * 3;
-      buf[d] = src[s]!;
-      buf[d + 1] = src[s + 1]!;
-      buf[d + 2] = src[s + 2]!;
+  // Copy the window row by row (memcpy), then move 2×2 blocks 16 bits at a time: a pixel pair is
+  // 6 bytes, and with w even every pair starts on an even byte. ~2× faster than byte by byte.
+  if (w % 2 || h % 2) throw new RangeError(`space-to-depth needs even sides, got ${w}×${h}`);
+  if (scratch.length < w * h * 3) scratch = new Uint8Array(w * h * 3);
+  copyWindow(img, x0, y0, w, h, scratch);
+  const src = new Uint16Array(scratch.buffer, 0, (w * h * 3) / 2);
+  const dst = new Uint16Array(buf.buffer, buf.byteOffset, (w * h * 3) / 2);
+  const rowU16 = (w * 3) / 2;
+  let d = 0;
+  for (let v = 0; v < h; v += 2) {
+    // Block channels: the pair from the even row (2a + b = 0, 1), then from the odd row (2, 3).
+    let a = v * rowU16, b = a + rowU16;
+    for (let u = 0; u < w; u += 2, a += 3, b += 3, d += 6) {
+      dst[d] = src[a]!;
+      dst[d + 1] = src[a + 1]!;
+      dst[d + 2] = src[a + 2]!;
+      dst[d + 3] = src[b]!;
+      dst[d + 4] = src[b + 1]!;
+      dst[d + 5] = src[b + 2]!;
     }
   }
   return buf;
+}
+
+// Row-major staging of the int8 path (packSsdInput is synchronous, so one buffer serves all calls).
+let scratch = new Uint8Array(0);
+
+/** Copies the w×h window at (x0, y0) of the image into NHWC pixels, black outside the image. */
+function copyWindow(img: RgbImage, x0: number, y0: number, w: number, h: number, out: Float32Array | Uint8Array): void {
+  out.fill(0, 0, w * h * 3);
+  const u0 = Math.max(0, -x0), v0 = Math.max(0, -y0);
+  const u1 = Math.min(w, img.width - x0), v1 = Math.min(h, img.height - y0);
+  for (let v = v0; v < v1; v++) {
+    const s = ((y0 + v) * img.width + x0 + u0) * 3;
+    out.set(img.data.subarray(s, s + (u1 - u0) * 3), (v * w + u0) * 3);
+  }
 }
 
 /**
@@ -323,13 +339,45 @@ export class SsdDetector {
   }
 }
 
-/** Resizes packed RGB by `scale` with sharp (area-averaging when shrinking). */
+/**
+ * Upscales to at least this many pixels run as two bands in parallel: sharp gives each pipeline
+ * one libvips thread on glibc (its default, against heap fragmentation), and the 12 MP → 21 MP
+ * upscale of a photo's finest pass took 270 ms alone, 140 ms as two bands on libuv's pool.
+ */
+const BANDED_RESIZE_PIXELS = 4_000_000;
+
+/** Resizes packed RGB by `scale` with sharp (bilinear up, area-averaging down). */
 export async function resizeRgb(img: RgbImage, scale: number): Promise<RgbImage> {
   const { width, height } = scaledSize(img.width, img.height, scale);
   if (width === img.width && height === img.height) return img;
-  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: scale > 1 ? 'linear' : 'lanczos3' })
+  if (scale <= 1 || width * height < BANDED_RESIZE_PIXELS || img.height < 16) {
+    const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(width, height, { fit: 'fill', kernel: scale > 1 ? 'linear' : 'lanczos3' })
+      .raw()
+      .toBuffer();
+    return { data, width, height };
+  }
+  const mid = Math.round(height / 2);
+  const bands = await Promise.all([resizeBand(img, width, height, 0, mid), resizeBand(img, width, height, mid, height)]);
+  return { data: Buffer.concat(bands), width, height };
+}
+
+/**
+ * Output rows [r0, r1) of the upscale of `img` to width×height: the source rows they sample, plus
+ * a 2-row margin, upscaled at the same factor, then cut to the band. The band's sampling grid may
+ * sit up to half an output pixel off the whole-image one: invisible to the detector.
+ */
+async function resizeBand(img: RgbImage, width: number, height: number, r0: number, r1: number): Promise<Buffer> {
+  const fy = height / img.height;
+  const s0 = Math.max(0, Math.floor(r0 / fy) - 2);
+  const s1 = Math.min(img.height, Math.ceil(r1 / fy) + 2);
+  const n = Math.round((s1 - s0) * fy);
+  const rows = r1 - r0;
+  const top = Math.max(0, Math.min(n - rows, Math.round(r0 - s0 * fy)));
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left: 0, top: s0, width: img.width, height: s1 - s0 })
+    .resize(width, n, { fit: 'fill', kernel: 'linear' })
+    .extract({ left: 0, top, width, height: rows })
     .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
+    .toBuffer();
 }
