@@ -7,14 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp, { type OverlayOptions } from 'sharp';
+import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { buildSsdGraph, buildSsdTileGraph } from '../src/vision/faceapi-graphs.js';
 import { DEFAULT_MIN_FACE, FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_SIDE, type SelfiePath } from '../src/vision/faceapi-pack.js';
 import { loadFaceApiWeights } from '../src/vision/faceapi-weights.js';
 import { DEFAULT_MAX_TILES, packSsdInput, passUnits, SsdDetector, TILE_MAX_SIDE } from '../src/vision/ssd-detector.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
-import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, type IdentityMetrics } from './lib/face-metrics.js';
+import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, smallFaceFrame, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
 
 const args = new Set(process.argv.slice(2));
@@ -185,19 +185,8 @@ const perFace = (await timeIt(async () => engine.embed(img12, await engine.landm
 
 const rssOurs = process.resourceUsage().maxRSS / 1024;
 
-// Small faces: every dlib group photo shrunk so its median face is 24 px wide, pasted into a
-// 6000×4000 frame (43 faces of ~18..34 px).
-const composites: OverlayOptions[] = [];
-const smallTruth: { x: number; y: number; width: number; height: number; ignore: boolean }[] = [];
-for (const [k, im] of set.entries()) {
-  const widths = im.boxes.map((b) => b.width).sort((a, b) => a - b);
-  const shrink = 24 / widths[Math.floor(widths.length / 2)]!;
-  const left = 400 + (k % 3) * 1900, top = 300 + Math.floor(k / 3) * 1300;
-  const meta = await sharp(im.file).metadata();
-  composites.push({ input: await sharp(im.file).resize(Math.round(meta.width! * shrink)).toBuffer(), left, top });
-  for (const b of im.boxes) smallTruth.push({ x: left + b.x * shrink, y: top + b.y * shrink, width: b.width * shrink, height: b.height * shrink, ignore: b.ignore });
-}
-const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#7a8a7a' } }).composite(composites).jpeg({ quality: 92 }).toBuffer();
+// Small faces: every dlib group photo shrunk so its median face is 24 px wide, in a 6000×4000 frame.
+const { jpeg: frame, truth: smallTruth } = await smallFaceFrame(set);
 const smallRows = [[`6000×4000 frame, ${smallTruth.length} faces ≈ 24 px`, 'work (512² units)', 'recall', 'FP', 'ms']];
 const planUnits = (maxTiles: number): string =>
   engine.detector.plan(6000, 4000, { minFaceSize: 24, maxTiles }).reduce((n, p) => n + passUnits(p), 0).toFixed(0);

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 
 /** A ground-truth face box from dlib's imglab XML. */
 export interface TruthBox {
@@ -187,4 +187,23 @@ export async function selfie12mp(faceFile: string): Promise<Buffer> {
     .composite([{ input: face, left: 1100, top: 600 }])
     .jpeg({ quality: 90 })
     .toBuffer();
+}
+
+/**
+ * Every dlib group photo shrunk so its median face is `faceWidth` px wide, pasted into a
+ * 6000×4000 frame (43 faces of ~18..34 px at 24): a 24 MP event photo full of tiny faces.
+ */
+export async function smallFaceFrame(set: AnnotatedImage[], faceWidth = 24): Promise<{ jpeg: Buffer; truth: TruthBox[] }> {
+  const composites: OverlayOptions[] = [];
+  const truth: TruthBox[] = [];
+  for (const [k, im] of set.entries()) {
+    const widths = im.boxes.map((b) => b.width).sort((a, b) => a - b);
+    const shrink = faceWidth / widths[Math.floor(widths.length / 2)]!;
+    const left = 400 + (k % 3) * 1900, top = 300 + Math.floor(k / 3) * 1300;
+    const meta = await sharp(im.file).metadata();
+    composites.push({ input: await sharp(im.file).resize(Math.round(meta.width! * shrink)).toBuffer(), left, top });
+    for (const b of im.boxes) truth.push({ x: left + b.x * shrink, y: top + b.y * shrink, width: b.width * shrink, height: b.height * shrink, ignore: b.ignore });
+  }
+  const jpeg = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#7a8a7a' } }).composite(composites).jpeg({ quality: 92 }).toBuffer();
+  return { jpeg, truth };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildLandmarkGraph, buildRecognitionGraph, buildSsdGraph, buildSsdTileGraph, GRAPH_VERSION, SSD_INPUT_SIZE, SSD_SELFIE_INPUT_SIZE } from './faceapi-graphs.js';
 import { loadFaceApiWeights, type FaceApiWeights } from './faceapi-weights.js';
@@ -92,6 +92,11 @@ export async function ensureFaceApiModels(modelDir: string, weightsDir?: string)
     out[net.key] = file;
   }
   if (changed || !meta) await writeFile(metaPath, JSON.stringify(next, null, 2));
+  // Graphs of earlier versions (other file names) would otherwise stay on disk for good.
+  if (changed) {
+    const current = new Set(NETS.map((n) => n.file));
+    for (const name of await readdir(dir)) if (name.endsWith('.onnx') && !current.has(name)) await rm(path.join(dir, name), { force: true });
+  }
   const { detector, tileDetector, selfieDetector, landmarks, recognizer } = out;
   if (!detector || !tileDetector || !selfieDetector || !landmarks || !recognizer) throw new Error('unreachable');
   return { detector, tileDetector, selfieDetector, landmarks, recognizer };

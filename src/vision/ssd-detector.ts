@@ -32,8 +32,8 @@ export interface SsdDetectOptions {
 }
 
 /**
- * Default tile budget: enough to find 24 px faces in a 6000×4000 photo (~270 units: 54 tiles of
- * 1024 at the finest scale plus the coarser passes); larger photos get a coarser finest scale.
+ * Default tile budget: enough to find 24 px faces in a 6000×4000 photo (~226 units: 24 tiles of
+ * 1440×1440 at the finest scale plus the coarser passes); larger photos get a coarser finest scale.
  */
 export const DEFAULT_MAX_TILES = 300;
 

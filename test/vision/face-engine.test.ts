@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
-import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp } from '../../bench/lib/face-metrics.js';
+import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, smallFaceFrame } from '../../bench/lib/face-metrics.js';
 import { selfie } from '../helpers/dev-event.js';
 import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
 import { devDataDir, testModelDir } from './fixtures.js';
@@ -81,23 +81,14 @@ describe('default pack on dlib dev data', () => {
   });
 
   it('finds ~24 px faces in a 6000×4000 frame at the default settings', async () => {
-    // Two group photos with 37 px faces, shrunk so faces are ~24 px, on a 6000×4000 canvas.
-    const set = (await loadFaceSet(dev)).filter((im) => /2007_007763|2008_004176/.test(im.file));
-    const f = 24 / 37;
-    const truth: { x: number; y: number; width: number; height: number; ignore: boolean }[] = [];
-    const layers: { input: Buffer; left: number; top: number }[] = [];
-    for (const [k, im] of set.entries()) {
-      const left = 900 + k * 3000, top = 1700;
-      const { width = 0 } = await sharp(im.file).metadata();
-      layers.push({ input: await sharp(im.file).resize(Math.round(width * f)).toBuffer(), left, top });
-      for (const b of im.boxes) truth.push({ x: left + b.x * f, y: top + b.y * f, width: b.width * f, height: b.height * f, ignore: b.ignore });
-    }
-    const frame = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#708070' } }).composite(layers).jpeg({ quality: 92 }).toBuffer();
+    // All nine group photos shrunk so their median face is 24 px, on a 6000×4000 canvas (43 faces).
+    const { jpeg: frame, truth } = await smallFaceFrame(await loadFaceSet(dev));
     const tiled = matchDetections(truth, (await engine.analyze(frame)).faces.map((x) => x.box));
     const single = matchDetections(truth, (await engine.analyze(frame, { mode: 'selfie' })).faces.map((x) => x.box));
     const recall = tiled.tp / (tiled.tp + tiled.fn);
     console.log(`small faces: tiled recall ${(recall * 100).toFixed(1)} % (FP ${tiled.fp}), single pass ${single.tp}/${single.tp + single.fn}`);
-    assert.ok(recall >= 0.85, `tiled recall ${recall}`);
+    // Measured 97.7 % (42/43); faces of 18..22 px are where the SSD starts to miss.
+    assert.ok(recall >= 0.9, `tiled recall ${recall}`);
     assert.ok(tiled.fp <= 2);
     assert.ok(single.tp < tiled.tp, 'a single 512 px pass should miss most of these');
   });

@@ -24,9 +24,13 @@ describe('default pack model cache', () => {
 
       await rm(first.landmarks);
       await writeFile(first.recognizer, 'garbage');
+      // A graph an earlier version wrote under another name.
+      const stale = path.join(path.dirname(first.detector), 'ssd_mobilenetv1_1024_int8.onnx');
+      await writeFile(stale, 'old graph');
       const rebuilt = await ensureFaceApiModels(dir);
       assert.ok((await stat(rebuilt.landmarks)).size > 1_000_000);
       assert.ok((await readFile(rebuilt.recognizer)).length > 1_000_000);
+      await assert.rejects(stat(stale), { code: 'ENOENT' }, 'stale graph must be removed');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
