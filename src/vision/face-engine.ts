@@ -36,8 +36,9 @@ export interface AnalyzeOptions {
   /** Override the smallest face width (pixels) searched for in photo mode. @defaultValue 24 */
   minFaceSize?: number;
   /**
-   * Latency cap: detector work per photo in 512×512 tile equivalents (a 1024 tile counts 4); on
-   * very large frames the finest scale is coarsened to fit, raising the smallest findable face.
+   * Latency cap: detector work per photo in 512×512 units of network input (a 1024×1024 tile
+   * counts 4); on very large frames the finest scale is coarsened to fit, raising the smallest
+   * findable face.
    * The default (300) reaches 24 px faces up to 6000×4000. @defaultValue 300
    */
   maxTiles?: number;
