@@ -186,6 +186,7 @@ export function packSsdInput(img: RgbImage, x0: number, y0: number, w: number, h
   // Copy the window row by row (memcpy), then move 2×2 blocks 16 bits at a time: a pixel pair is
   // 6 bytes, and with w even every pair starts on an even byte. ~2× faster than byte by byte.
   if (w % 2 || h % 2) throw new RangeError(`space-to-depth needs even sides, got ${w}×${h}`);
+  if (!(buf instanceof Uint8Array)) throw new TypeError('int8 builds take a Uint8Array');
   if (scratch.length < w * h * 3) scratch = new Uint8Array(w * h * 3);
   copyWindow(img, x0, y0, w, h, scratch);
   const src = new Uint16Array(scratch.buffer, 0, (w * h * 3) / 2);
@@ -228,7 +229,6 @@ function copyWindow(img: RgbImage, x0: number, y0: number, w: number, h: number,
  */
 export class SsdDetector {
   private readonly squareAnchors: Float32Array;
-  private readonly tileAnchors = new Map<string, Float32Array>();
 
   constructor(
     private readonly net: SsdSquareNet,
@@ -253,25 +253,21 @@ export class SsdDetector {
    * decodes every anchor: boxes (x1, y1, x2, y2) in input pixels and scores — face-api's numbers.
    */
   async run(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ boxes: Float32Array; scores: Float32Array }> {
-    const { enc, scores, anchors } = await this.infer(input, tile);
+    const anchors = tile ? ssdLowestLayerAnchorsPx(tile.height, tile.width) : this.squareAnchors;
+    const { enc, scores } = await this.infer(input, tile);
     const boxes = new Float32Array(scores.length * 4);
     for (let j = 0; j < scores.length; j++) decodeBox(enc, anchors, j, boxes, j * 4);
     return { boxes, scores };
   }
 
-  private async infer(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ enc: Float32Array; scores: Float32Array; anchors: Float32Array }> {
+  /** Raw outputs of the square build, or of the tile build on an h×w tile. */
+  private async infer(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ enc: Float32Array; scores: Float32Array }> {
     const net = tile ? this.tileNet : this.net;
     if (!net) throw new Error('this detector has no tile build');
     const h = tile?.height ?? this.net.size, w = tile?.width ?? this.net.size;
-    let anchors = this.squareAnchors;
-    if (tile) {
-      const key = `${h}x${w}`;
-      anchors = this.tileAnchors.get(key) ?? ssdLowestLayerAnchorsPx(h, w);
-      this.tileAnchors.set(key, anchors);
-    }
     const tensor = net.int8 ? new ort.Tensor('uint8', input, [1, h / 2, w / 2, 12]) : new ort.Tensor('float32', input, [1, h, w, 3]);
     const out = await net.session.run({ input: tensor });
-    return { enc: out.box_encodings!.data as Float32Array, scores: out.scores!.data as Float32Array, anchors };
+    return { enc: out.box_encodings!.data as Float32Array, scores: out.scores!.data as Float32Array };
   }
 
   /** Detects faces; boxes are in pixels of `img`. */
@@ -305,11 +301,13 @@ export class SsdDetector {
     if (!net) throw new Error('this detector has no tile build');
     const input = net.int8 ? new Uint8Array(tw * th * 3) : new Float32Array(tw * th * 3);
     const tile = pass.kind === 'tiled' ? { width: tw, height: th } : undefined;
+    // Per pass, not cached: tile shapes vary with photo sizes, and this costs ~0.2 ms.
+    const anchors = tile ? ssdLowestLayerAnchorsPx(th, tw) : this.squareAnchors;
     const box = new Float32Array(4);
     const found: ScoredBox[] = [];
     for (const [x, y] of origins) {
       packSsdInput(scaled, x, y, tw, th, net.int8, input);
-      const { enc, scores, anchors } = await this.infer(input, tile);
+      const { enc, scores } = await this.infer(input, tile);
       // Faces cut by an interior tile edge are dropped: the overlap guarantees a neighbouring
       // tile (or a coarser pass) sees them whole.
       const cut = { left: x > 0, top: y > 0, right: x + tw < scaled.width, bottom: y + th < scaled.height };
