@@ -20,6 +20,9 @@ const toPhotographer = (row: PhotographerRow): Photographer => ({
   created_at: row.created_at,
 });
 
+/** How fresh `api_keys.last_used_at` is kept. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Photographers and their hashed API keys. */
 export function createPhotographerRepository(db: Kysely<MainDatabase>) {
   return {
@@ -51,18 +54,24 @@ export function createPhotographerRepository(db: Kysely<MainDatabase>) {
       return Number(result.numUpdatedRows);
     },
 
-    /** The owner of a live key with this hash; records its use. */
+    /**
+     * The owner of a live key with this hash; records its use to the minute (LAST_USED_RESOLUTION_MS):
+     * an upload of a thousand photos would otherwise rewrite the key's row a thousand times.
+     */
     async findByKeyHash(hash: string): Promise<Photographer | undefined> {
       const row = await db
-        .updateTable('api_keys')
-        .set({ last_used_at: new Date() })
-        .where('key_hash', '=', hash)
-        .where('revoked_at', 'is', null)
-        .returning('photographer_id')
+        .selectFrom('api_keys as k')
+        .innerJoin('photographers as p', 'p.id', 'k.photographer_id')
+        .select(['k.id as key_id', 'k.last_used_at', 'p.id', 'p.email', 'p.name', 'p.created_at'])
+        .where('k.key_hash', '=', hash)
+        .where('k.revoked_at', 'is', null)
         .executeTakeFirst();
       if (!row) return undefined;
-      const owner = await db.selectFrom('photographers').selectAll().where('id', '=', row.photographer_id).executeTakeFirst();
-      return owner && toPhotographer(owner);
+      const now = new Date();
+      if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS) {
+        await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute();
+      }
+      return { id: row.id, email: row.email, name: row.name, created_at: row.created_at };
     },
 
     async list(): Promise<PhotographerWithKeys[]> {

@@ -170,6 +170,23 @@ describe('event API (seed contract, auth, isolation)', () => {
     assert.equal(fresh.statusCode, 200);
   });
 
+  it('records a key\'s use at most once a minute', async () => {
+    const erin = await t.photographer();
+    const main = t.deps.dbs.main;
+    const lastUsed = async (): Promise<number | undefined> =>
+      (await main.selectFrom('api_keys').select('last_used_at').where('photographer_id', '=', erin.id).executeTakeFirstOrThrow()).last_used_at?.getTime();
+    const call = async (): Promise<void> => assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/events/', headers: erin.headers })).statusCode, 200);
+    await call();
+    const first = await lastUsed();
+    assert.ok(first, 'first use recorded');
+    await call();
+    assert.equal(await lastUsed(), first, 'a second use within the minute writes nothing');
+    // Two minutes later (moved back in the row rather than waited for).
+    await main.updateTable('api_keys').set({ last_used_at: new Date(first - 120_000) }).where('photographer_id', '=', erin.id).execute();
+    await call();
+    assert.ok((await lastUsed())! >= first, 'a use after the minute is recorded');
+  });
+
   it('serves health, readiness, metrics and OpenAPI docs', async () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
