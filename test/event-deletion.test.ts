@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { startPipeline, type TestPipeline } from './helpers/pipeline.js';
+import { sql } from 'kysely';
 import { createDeleteEventHandler } from '../src/workers/delete-event.worker.js';
+import { createIndexEventVectorsHandler } from '../src/workers/index-event-vectors.worker.js';
+import { createLogger } from '../src/logger.js';
 
 const unit = `[${Array.from({ length: 512 }, (_, i) => (i === 3 ? 1 : 0)).join(',')}]`;
 
@@ -90,5 +93,57 @@ describe('event deletion cascade (db_main, db_vector, storage)', () => {
     const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${eventId}`, headers: intruder.headers });
     assert.equal(res.statusCode, 404);
     assert.deepEqual(await counts(t, eventId), { event: 1, photos: 1, embeddings: 2, objects: 2 });
+  });
+
+  describe('and event vector indexes', () => {
+    const job = { modelPack: 'test', dimensions: 512 };
+    const run = (eventId: number) =>
+      createIndexEventVectorsHandler({ indexes: t.deps.repositories.vectorIndexes, events: t.deps.repositories.events })({
+        id: `index-${eventId}`, name: 'index-event-vectors', data: { eventId, ...job }, attempt: 1, logger: createLogger('silent'),
+      });
+    const indexesOf = async (eventId: number) => ({
+      registered: (await t.deps.dbs.vector.selectFrom('event_vector_indexes').select('index_name').where('event_id', '=', eventId).execute()).length,
+      built: (await sql<{ n: number }>`select count(*)::int as n from pg_indexes where tablename = 'face_embeddings' and indexdef like ${`%event_id = ${eventId})%`}`.execute(t.deps.dbs.vector)).rows[0]!.n,
+    });
+
+    it('builds no index for an event already deleted', async () => {
+      const owner = await t.photographer();
+      const eventId = await seedEvent(t, owner.headers, 2);
+      assert.ok(await t.deps.repositories.events.markDeleted(owner.id, eventId));
+      assert.deepEqual(await run(eventId), { status: 'skipped', reason: 'event deleted' });
+      assert.deepEqual(await indexesOf(eventId), { registered: 0, built: 0 });
+    });
+
+    it('drops the index of an event deleted while it was being built', async () => {
+      const owner = await t.photographer();
+      const eventId = await seedEvent(t, owner.headers, 2);
+      const other = await seedEvent(t, owner.headers, 1);
+      // An open write to the table holds CREATE INDEX CONCURRENTLY at its first wait, after the
+      // handler has seen the event alive; the deletion cascade then runs to the end meanwhile.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let writing!: () => void;
+      const written = new Promise<void>((resolve) => (writing = resolve));
+      const writer = t.deps.dbs.vector.transaction().execute(async (trx) => {
+        await trx.updateTable('face_embeddings').set({ detection_score: 0.8 }).where('event_id', '=', other).execute();
+        writing();
+        await gate;
+      });
+      await written;
+      const building = run(eventId);
+      for (const deadline = Date.now() + 60_000; ; ) {
+        assert.ok(Date.now() < deadline, 'the index build never reached its wait');
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where query ilike 'create index concurrently%' and wait_event_type = 'Lock'`.execute(t.deps.dbs.vector);
+        if (rows[0]!.n > 0) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${eventId}`, headers: owner.headers });
+      await pipeline.waitForJob('maintenance', res.json<{ task_id: string }>().task_id);
+      assert.equal(await t.deps.repositories.events.exists(eventId), false);
+      release();
+      await writer;
+      assert.deepEqual(await building, { status: 'skipped', reason: 'event deleted during the build' });
+      assert.deepEqual(await indexesOf(eventId), { registered: 0, built: 0 });
+    });
   });
 });

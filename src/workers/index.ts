@@ -67,7 +67,7 @@ export function createJobHandlers(
       'recover-live-deliveries': createRecoverLiveDeliveriesHandler({ delivery }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
-    'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes }),
+    'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),
     }),
