@@ -14,7 +14,7 @@ import { DEFAULT_MIN_FACE, FaceApiEngine, LEGACY_SELFIE_MAX_SIDE, SELFIE_DECODE_
 import { loadFaceApiWeights } from '../src/vision/faceapi-weights.js';
 import { DEFAULT_MAX_TILES, packSsdInput, passUnits, SsdDetector, TILE_MAX_SIDE } from '../src/vision/ssd-detector.js';
 import { decodeImage } from '../src/vision/image-decoder.js';
-import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, smallFaceFrame, type IdentityMetrics } from './lib/face-metrics.js';
+import { boxToRect, crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, smallFaceFrame, type IdentityMetrics } from './lib/face-metrics.js';
 import { FaceApiReference } from './lib/faceapi-reference.js';
 
 const args = new Set(process.argv.slice(2));
@@ -211,7 +211,7 @@ for (const int8 of [false, true]) {
   const det = new SsdDetector({ session: square, size: 512, int8 }, { session: tileSession, int8 });
   const t = { tp: 0, fn: 0, fp: 0 };
   for (const im of set) {
-    const m = matchDetections(im.boxes, (await det.detect(await decodeImage(await readFile(im.file)), { minFaceSize: DEFAULT_MIN_FACE })).map((b) => ({ x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 })));
+    const m = matchDetections(im.boxes, (await det.detect(await decodeImage(await readFile(im.file)), { minFaceSize: DEFAULT_MIN_FACE })).map(boxToRect));
     t.tp += m.tp; t.fn += m.fn; t.fp += m.fp;
   }
   const grey = { data: Buffer.alloc(TILE_MAX_SIDE * TILE_MAX_SIDE * 3, 90), width: TILE_MAX_SIDE, height: TILE_MAX_SIDE };
@@ -222,7 +222,7 @@ for (const int8 of [false, true]) {
   const frameImg = await decodeImage(frame);
   const frameOpts = { minFaceSize: DEFAULT_MIN_FACE };
   const frameMs = await timeIt(() => det.detect(frameImg, frameOpts), quick ? 1 : 3);
-  const fm = matchDetections(smallTruth, (await det.detect(frameImg, frameOpts)).map((b) => ({ x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 })));
+  const fm = matchDetections(smallTruth, (await det.detect(frameImg, frameOpts)).map(boxToRect));
   precisionRows.push([
     int8 ? 'int8 (engine)' : 'float32', pct(t.tp / (t.tp + t.fn)), (t.fp / set.length).toFixed(2), (await perTile(512, false)).toFixed(1), (await perTile(TILE_MAX_SIDE, true)).toFixed(1),
     pct(fm.tp / (fm.tp + fm.fn)), frameMs.toFixed(0),

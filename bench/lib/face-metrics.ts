@@ -58,6 +58,11 @@ export interface Rect {
   height: number;
 }
 
+/** A detector box (x1, y1, x2, y2) as a rect. */
+export function boxToRect(b: { x1: number; y1: number; x2: number; y2: number }): Rect {
+  return { x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 };
+}
+
 export function rectIou(a: Rect, b: Rect): number {
   const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
   const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);

@@ -71,7 +71,7 @@ export function createPhotographerRepository(db: Kysely<MainDatabase>) {
       if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS) {
         await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute();
       }
-      return { id: row.id, email: row.email, name: row.name, created_at: row.created_at };
+      return toPhotographer(row);
     },
 
     async list(): Promise<PhotographerWithKeys[]> {

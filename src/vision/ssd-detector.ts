@@ -253,18 +253,25 @@ export class SsdDetector {
    * decodes every anchor: boxes (x1, y1, x2, y2) in input pixels and scores — face-api's numbers.
    */
   async run(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ boxes: Float32Array; scores: Float32Array }> {
-    const anchors = tile ? ssdLowestLayerAnchorsPx(tile.height, tile.width) : this.squareAnchors;
-    const { enc, scores } = await this.infer(input, tile);
+    const target = this.target(tile);
+    const { enc, scores } = await this.infer(target, input);
     const boxes = new Float32Array(scores.length * 4);
-    for (let j = 0; j < scores.length; j++) decodeBox(enc, anchors, j, boxes, j * 4);
+    for (let j = 0; j < scores.length; j++) decodeBox(enc, target.anchors, j, boxes, j * 4);
     return { boxes, scores };
   }
 
-  /** Raw outputs of the square build, or of the tile build on an h×w tile. */
-  private async infer(input: Float32Array | Uint8Array, tile?: { width: number; height: number }): Promise<{ enc: Float32Array; scores: Float32Array }> {
-    const net = tile ? this.tileNet : this.net;
-    if (!net) throw new Error('this detector has no tile build');
-    const h = tile?.height ?? this.net.size, w = tile?.width ?? this.net.size;
+  /**
+   * The build, input sides and anchors of a run: the square build, or the tile build on an h×w
+   * tile (its anchors computed per call, not cached: tile shapes vary with photo sizes; ~0.2 ms).
+   */
+  private target(tile?: { width: number; height: number }): { net: SsdNet; h: number; w: number; anchors: Float32Array } {
+    if (!tile) return { net: this.net, h: this.net.size, w: this.net.size, anchors: this.squareAnchors };
+    if (!this.tileNet) throw new Error('this detector has no tile build');
+    return { net: this.tileNet, h: tile.height, w: tile.width, anchors: ssdLowestLayerAnchorsPx(tile.height, tile.width) };
+  }
+
+  /** Raw outputs of one run. */
+  private async infer({ net, h, w }: { net: SsdNet; h: number; w: number }, input: Float32Array | Uint8Array): Promise<{ enc: Float32Array; scores: Float32Array }> {
     const tensor = net.int8 ? new ort.Tensor('uint8', input, [1, h / 2, w / 2, 12]) : new ort.Tensor('float32', input, [1, h, w, 3]);
     const out = await net.session.run({ input: tensor });
     return { enc: out.box_encodings!.data as Float32Array, scores: out.scores!.data as Float32Array };
@@ -297,17 +304,14 @@ export class SsdDetector {
     } else {
       origins = [[0, 0]];
     }
-    const net = pass.kind === 'tiled' ? this.tileNet : this.net;
-    if (!net) throw new Error('this detector has no tile build');
+    const target = this.target(pass.kind === 'tiled' ? { width: tw, height: th } : undefined);
+    const { net, anchors } = target;
     const input = net.int8 ? new Uint8Array(tw * th * 3) : new Float32Array(tw * th * 3);
-    const tile = pass.kind === 'tiled' ? { width: tw, height: th } : undefined;
-    // Per pass, not cached: tile shapes vary with photo sizes, and this costs ~0.2 ms.
-    const anchors = tile ? ssdLowestLayerAnchorsPx(th, tw) : this.squareAnchors;
     const box = new Float32Array(4);
     const found: ScoredBox[] = [];
     for (const [x, y] of origins) {
       packSsdInput(scaled, x, y, tw, th, net.int8, input);
-      const { enc, scores } = await this.infer(input, tile);
+      const { enc, scores } = await this.infer(target, input);
       // Faces cut by an interior tile edge are dropped: the overlap guarantees a neighbouring
       // tile (or a coarser pass) sees them whole.
       const cut = { left: x > 0, top: y > 0, right: x + tw < scaled.width, bottom: y + th < scaled.height };

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { loadFaceSet, rectIou } from '../../bench/lib/face-metrics.js';
+import { boxToRect, loadFaceSet, rectIou } from '../../bench/lib/face-metrics.js';
 import { buildSsdGraph, buildSsdTileGraph } from '../../src/vision/faceapi-graphs.js';
 import { loadFaceApiWeights } from '../../src/vision/faceapi-weights.js';
-import type { ScoredBox } from '../../src/vision/box-utils.js';
 import { decodeImage } from '../../src/vision/image-decoder.js';
 import { packSsdInput, SsdDetector, type SsdNet } from '../../src/vision/ssd-detector.js';
 import { devDataDir } from './fixtures.js';
@@ -44,7 +43,7 @@ describe('int8 SSD builds', () => {
       total += Math.max(a.length, b.length);
       for (const fa of a) {
         const best = b.reduce((m, fb) => {
-          const iou = rectIou(rect(fa), rect(fb));
+          const iou = rectIou(boxToRect(fa), boxToRect(fb));
           return iou > m.iou ? { iou, score: fb.score } : m;
         }, { iou: 0, score: 0 });
         if (best.iou < 0.5) continue;
@@ -94,7 +93,3 @@ describe('int8 SSD builds', () => {
     assert.ok(compared >= 5, `only ${compared} confident boxes compared`);
   });
 });
-
-function rect(b: ScoredBox): { x: number; y: number; width: number; height: number } {
-  return { x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 };
-}
