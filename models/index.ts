@@ -6,7 +6,7 @@ import type { SearchAuditTable } from './main/search-audit.table.js';
 import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
 import type { ParticipantDeliveryTable } from './main/participant-delivery.table.js';
 import type { ParticipantEmbeddingTable } from './vector/participant-embedding.table.js';
-import type { EventVectorIndexTable } from './vector/event-vector-index.table.js';
+import type { EventFaceCohortTable, EventVectorIndexTable } from './vector/event-vector-index.table.js';
 
 export * from './main/photographer.table.js';
 export * from './main/event.table.js';
@@ -35,4 +35,5 @@ export interface VectorDatabase {
   face_embeddings: FaceEmbeddingTable;
   participant_embeddings: ParticipantEmbeddingTable;
   event_vector_indexes: EventVectorIndexTable;
+  event_face_cohorts: EventFaceCohortTable;
 }

@@ -14,3 +14,11 @@ export interface EventVectorIndexTable {
   created_at: ColumnType<Date, Date | string | undefined, never>;
 }
 export type EventVectorIndexRow = Selectable<EventVectorIndexTable>;
+
+/** When an event's face cohorts were last recomputed as a whole, and at what size. */
+export interface EventFaceCohortTable {
+  event_id: number;
+  model_pack: string;
+  faces: number;
+  refreshed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}

@@ -18,6 +18,10 @@ export interface FaceEmbeddingTable {
   detection_score: number;
   /** The model pack that produced the embedding; searches compare only within one pack. */
   model_pack: string;
+  /** Sideways turn from the landmarks, in inter-eye distances (0 = frontal); the quality gate reads it. */
+  yaw: ColumnType<number, number | undefined, number>;
+  /** Mean of the face's K highest similarities to other people's faces in its event; null until computed. */
+  cohort_mean: ColumnType<number | null, number | null | undefined, number | null>;
 }
 export type FaceEmbeddingRow = Selectable<FaceEmbeddingTable>;
 export type InsertableFaceEmbeddingRow = Insertable<FaceEmbeddingTable>;

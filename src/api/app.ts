@@ -63,6 +63,7 @@ export async function buildApi(
       await v1.register(searchRoutes, {
         search: deps.services.search,
         photographers: deps.services.photographers,
+        signer: deps.signer,
         url: deps.services.photos.url,
         redis: deps.redis,
         queuePrefix: deps.config.queue.prefix,

@@ -13,6 +13,8 @@ export interface SessionData {
     /** How many of them were sent so far. */
     shown: number;
   };
+  /** Set when the bot asked for one more selfie: the next one is fused with the last (up to 3). */
+  moreSelfie?: { eventId: number; count: number };
 }
 
 /** Per-update additions: a child logger and the participant (undefined until they open an event link). */

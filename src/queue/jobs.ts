@@ -11,7 +11,17 @@ export interface JobPayloads {
    * The seed's search_similar_faces_task. The selfie travels as a short-lived Redis key
    * (taken and deleted by the worker), never inside the job, so it is not kept in job history.
    */
-  'search-selfie': { selfieKey: string; eventId: number; threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean };
+  'search-selfie': {
+    /** 1–3 selfies of one person (fused into one template). */
+    selfieKeys: string[];
+    /** Earlier selfie embeddings of the same person, as JSON under a short-lived key (the bot's "one more selfie"). */
+    earlierKey?: string;
+    eventId: number;
+    threshold: number;
+    limit: number;
+    faceIndex?: number;
+    withEmbedding?: boolean;
+  };
   /** Matches a freshly processed photo against the event's live-delivery subscribers; records each match as pending. */
   'deliver-photo': { faceId: number; eventId: number };
   /**
@@ -26,6 +36,8 @@ export interface JobPayloads {
   'recover-live-deliveries': Record<string, never>;
   /** Builds the partial HNSW index of an event that grew past VECTOR_INDEX_MIN_FACES. Idempotent. */
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
+  /** Recomputes the cohort value of every face of a grown event (match decision, issue #12). Idempotent. */
+  'refresh-face-cohorts': { eventId: number; modelPack: string; dimensions: number };
 }
 
 /** A face box in pixels. */
@@ -42,11 +54,19 @@ export type SearchJobResult =
       status: 'ok';
       matches: { faceId: number; similarity: number }[];
       modelPack: string;
+      /**
+       * How far to trust the answer: `count` selfies were fused; `weak` when a single selfie's face
+       * is small, turned or doubtful; `borderline` when results (or near misses) sit close to the
+       * threshold. The bot asks for one more selfie in either case.
+       */
+      selfie: { count: number; weak: boolean; borderline: boolean };
       /** The chosen selfie face's storage vector, only when the job asked for it (live-delivery opt-in). */
       embedding?: number[];
       timings: { decode_detect_embed_ms: number; db_ms: number };
     }
   | { status: 'no_face' }
+  | { status: 'unreadable'; reason: string }
+  | { status: 'selfies_disagree' }
   | { status: 'multiple_faces'; faces: JobFaceBox[] }
   | { status: 'selfie_expired' };
 
@@ -64,6 +84,7 @@ export interface JobResults {
   'send-live-deliveries': { sent: number; albums: number; unreachable: number; dropped: number };
   'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
+  'refresh-face-cohorts': { faces: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -78,6 +99,7 @@ export const QUEUE_OF = {
   'send-live-deliveries': 'delivery',
   'recover-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
+  'refresh-face-cohorts': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];
@@ -98,6 +120,11 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
   if (name === 'index-event-vectors') {
     const { eventId, modelPack } = data as JobOf<'index-event-vectors'>;
     return `index-event-vectors-${eventId}-${modelPack}`;
+  }
+  if (name === 'refresh-face-cohorts') {
+    // One waiting refresh per event and pack: the job is removed when done, so a later growth queues the next.
+    const { eventId, modelPack } = data as JobOf<'refresh-face-cohorts'>;
+    return `refresh-face-cohorts-${eventId}-${modelPack}`;
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
 
 /** One face to store: its storage-width vector, box and detector score. */
@@ -6,6 +6,17 @@ export interface FaceEmbeddingInput {
   vector: number[];
   box: { x: number; y: number; width: number; height: number };
   score: number;
+  /** Sideways turn (quality gate). @defaultValue 0 (frontal) */
+  yaw?: number;
+  /** Cohort value within the event at insertion (see src/services/face-cohort.service.ts). @defaultValue null (the pack's prior) */
+  cohort?: number | null;
+}
+
+/** An event's face vectors (the pack's own dimensions), for recomputing cohorts. */
+export interface EventVectors {
+  rowIds: number[];
+  photoIds: number[];
+  vectors: Float32Array[];
 }
 
 const toVectorLiteral = (v: number[]): string => `[${v.join(',')}]`;
@@ -34,10 +45,48 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
               bbox_height: f.box.height,
               detection_score: f.score,
               model_pack: photo.modelPack,
+              yaw: f.yaw ?? 0,
+              cohort_mean: f.cohort ?? null,
             })),
           )
           .execute();
       });
+    },
+
+    /** Every face vector of an event and pack, cut to the pack's `dimensions`. */
+    async eventVectors(eventId: number, modelPack: string, dimensions: number): Promise<EventVectors> {
+      const { rows } = await sql<{ id: number; face_id: number; v: string }>`
+        select id, face_id, subvector(embedding, 1, ${sql.lit(dimensions)})::text as v
+        from face_embeddings where event_id = ${eventId} and model_pack = ${modelPack} order by id`.execute(db);
+      return {
+        rowIds: rows.map((r) => r.id),
+        photoIds: rows.map((r) => r.face_id),
+        vectors: rows.map((r) => Float32Array.from(JSON.parse(r.v) as number[])),
+      };
+    },
+
+    /** Stores recomputed cohort values (rows deleted meanwhile are skipped). */
+    async setCohorts(rowIds: number[], cohorts: ArrayLike<number>): Promise<void> {
+      for (let start = 0; start < rowIds.length; start += 5000) {
+        const ids = rowIds.slice(start, start + 5000);
+        const values = Array.from({ length: ids.length }, (_, i) => cohorts[start + i]!);
+        await sql`update face_embeddings as fe set cohort_mean = v.cohort
+          from unnest(${ids}::int[], ${values}::real[]) as v(id, cohort) where fe.id = v.id`.execute(db);
+      }
+    },
+
+    /** How many faces the event had when its cohorts were last recomputed as a whole (0: never). */
+    async cohortsRefreshedAt(eventId: number, modelPack: string): Promise<number> {
+      const row = await db.selectFrom('event_face_cohorts').select('faces').where('event_id', '=', eventId).where('model_pack', '=', modelPack).executeTakeFirst();
+      return row?.faces ?? 0;
+    },
+
+    async markCohortsRefreshed(eventId: number, modelPack: string, faces: number): Promise<void> {
+      await db
+        .insertInto('event_face_cohorts')
+        .values({ event_id: eventId, model_pack: modelPack, faces })
+        .onConflict((oc) => oc.columns(['event_id', 'model_pack']).doUpdateSet({ faces, refreshed_at: sql`now()` }))
+        .execute();
     },
 
     async deleteByPhotos(faceIds: number[]): Promise<number> {
@@ -50,15 +99,14 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
     async deleteByEvent(eventId: number): Promise<number> {
       const result = await db.deleteFrom('face_embeddings').where('event_id', '=', eventId).executeTakeFirst();
       await db.deleteFrom('participant_embeddings').where('event_id', '=', eventId).execute();
+      await db.deleteFrom('event_face_cohorts').where('event_id', '=', eventId).execute();
       return Number(result.numDeletedRows);
     },
 
-    async countByEvent(eventId: number): Promise<number> {
-      const row = await db
-        .selectFrom('face_embeddings')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('event_id', '=', eventId)
-        .executeTakeFirstOrThrow();
+    async countByEvent(eventId: number, modelPack?: string): Promise<number> {
+      let query = db.selectFrom('face_embeddings').select((eb) => eb.fn.countAll<number>().as('n')).where('event_id', '=', eventId);
+      if (modelPack !== undefined) query = query.where('model_pack', '=', modelPack);
+      const row = await query.executeTakeFirstOrThrow();
       return Number(row.n);
     },
 

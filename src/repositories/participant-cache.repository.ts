@@ -19,6 +19,12 @@ export function createParticipantCacheRepository(redis: Redis, options: { prefix
       await redis.set(embeddingKey(participantId, eventId), JSON.stringify(selfie), 'EX', options.embeddingTtlSeconds);
     },
 
+    /** The held embedding, left in place; undefined when it expired. */
+    async peekEmbedding(participantId: number, eventId: number): Promise<{ vector: number[]; modelPack: string } | undefined> {
+      const raw = await redis.get(embeddingKey(participantId, eventId));
+      return raw ? (JSON.parse(raw) as { vector: number[]; modelPack: string }) : undefined;
+    },
+
     /** Takes the held embedding (and removes it); undefined when it expired. */
     async takeEmbedding(participantId: number, eventId: number): Promise<{ vector: number[]; modelPack: string } | undefined> {
       const raw = await redis.getdel(embeddingKey(participantId, eventId));

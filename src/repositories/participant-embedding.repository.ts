@@ -1,12 +1,14 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
 
-/** A subscribed participant whose selfie matches a face of a photo. */
+/** A subscribed participant whose selfie is close to faces of a photo. */
 export interface ParticipantMatch {
   participantId: number;
   modelPack: string;
-  /** Cosine distance of the photo's closest face to the participant's selfie. */
-  distance: number;
+  /** The participant's selfie embedding (storage width). */
+  vector: number[];
+  /** The photo's faces at or above the raw floor for this participant, with what the decision needs. */
+  faces: { cosine: number; cohort: number | null; size: number; yaw: number }[];
 }
 
 const toVectorLiteral = (v: number[]): string => `[${v.join(',')}]`;
@@ -40,17 +42,27 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
     },
 
     /**
-     * Subscribers of the photo's event, each with the distance of the photo's face closest to their
-     * selfie; only embeddings of the same pack are compared. The caller applies the pack's threshold.
+     * Subscribers of the photo's event whose selfie is within `minCosine(pack)` of one of the
+     * photo's faces, with those faces; only embeddings of the same pack are compared.
      */
-    async matchPhoto(photo: { faceId: number; eventId: number }): Promise<ParticipantMatch[]> {
-      const { rows } = await sql<{ participant_id: number; model_pack: string; distance: number }>`
-        select pe.participant_id, pe.model_pack, min(fe.embedding <=> pe.embedding) as distance
-        from face_embeddings fe
-        join participant_embeddings pe on pe.event_id = fe.event_id and pe.model_pack = fe.model_pack
-        where fe.face_id = ${photo.faceId} and fe.event_id = ${photo.eventId}
-        group by pe.participant_id, pe.model_pack`.execute(db);
-      return rows.map((r) => ({ participantId: r.participant_id, modelPack: r.model_pack, distance: Number(r.distance) }));
+    async matchPhoto(photo: { faceId: number; eventId: number }, minCosine: (modelPack: string) => number): Promise<ParticipantMatch[]> {
+      const packs = await db.selectFrom('participant_embeddings').select('model_pack').distinct().where('event_id', '=', photo.eventId).execute();
+      const out = new Map<number, ParticipantMatch>();
+      for (const { model_pack: pack } of packs) {
+        const { rows } = await sql<{ participant_id: number; selfie: string; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
+          select pe.participant_id, pe.embedding::text as selfie, fe.embedding <=> pe.embedding as distance,
+            fe.cohort_mean, least(fe.bbox_width, fe.bbox_height) as size, fe.yaw
+          from face_embeddings fe
+          join participant_embeddings pe on pe.event_id = fe.event_id and pe.model_pack = fe.model_pack
+          where fe.face_id = ${photo.faceId} and fe.event_id = ${photo.eventId} and fe.model_pack = ${pack}
+            and (fe.embedding <=> pe.embedding) <= ${1 - minCosine(pack)}`.execute(db);
+        for (const r of rows) {
+          const m = out.get(r.participant_id) ?? { participantId: r.participant_id, modelPack: pack, vector: JSON.parse(r.selfie) as number[], faces: [] };
+          m.faces.push({ cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) });
+          out.set(r.participant_id, m);
+        }
+      }
+      return [...out.values()];
     },
   };
 }

@@ -39,6 +39,40 @@ export function annCandidates(query: NearestPhotosQuery, dimensions: number, can
     limit ${candidates}`;
 }
 
+/** One event face near a query, with what the match decision needs to judge it. */
+export interface FaceCandidate {
+  /** The face row (`face_embeddings.id`). */
+  rowId: number;
+  /** The photo it is on (`faces.id` in db_main). */
+  faceId: number;
+  /** Raw cosine similarity to the query (1 − pgvector's cosine distance). */
+  cosine: number;
+  /** The face's stored cohort value within its event; null until computed. */
+  cohort: number | null;
+  /** Face box side (the smaller of width and height), pixels. */
+  size: number;
+  yaw: number;
+}
+
+/** A nearest-faces query: every face of the event and pack with cosine ≥ `minCosine`, best first. */
+export interface NearestFacesQuery {
+  eventId: number;
+  modelPack: string;
+  vector: number[];
+  minCosine: number;
+  limit: number;
+}
+
+/** A cohort query: the `k` highest cosines below `below` of a vector against the event's faces (optionally not on one photo). */
+export interface CohortQuery {
+  eventId: number;
+  modelPack: string;
+  vector: number[];
+  below: number;
+  k: number;
+  excludePhoto?: number;
+}
+
 /**
  * Nearest photos within one event. Small events are scanned exactly through the `event_id` btree
  * (always recall 1.0); events with a registered partial HNSW index (built once they pass
@@ -82,7 +116,60 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
     });
   }
 
+  /**
+   * Runs `query` ordered by distance to `vector`: through the event's HNSW index when it has one
+   * (iterative scan, so filters never under-fill the LIMIT), else as an exact scan.
+   */
+  async function ordered<R>(eventId: number, modelPack: string, vector: number[], candidates: number, run: (order: ReturnType<typeof sql>, trx: Kysely<VectorDatabase>) => Promise<R>): Promise<R> {
+    const index = await indexes.find(eventId, modelPack);
+    if (!index) return run(sql`embedding <=> ${literal(vector)}::vector`, db);
+    return db.transaction().execute(async (trx) => {
+      await sql`select set_config('hnsw.ef_search', ${String(Math.max(efSearch, Math.min(candidates, 1000)))}, true),
+        set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
+      return run(sql`${annExpression(index.dimensions)} <=> ${literal(vector.slice(0, index.dimensions))}::vector(${sql.lit(index.dimensions)})`, trx);
+    });
+  }
+
   return {
+    /** Faces of the event close to the query, one row per face (the match decision groups them by photo). */
+    async nearestFaces(query: NearestFacesQuery): Promise<FaceCandidate[]> {
+      const q = literal(query.vector);
+      const maxDistance = 1 - query.minCosine;
+      const rows = await ordered(query.eventId, query.modelPack, query.vector, query.limit, async (order, exec) =>
+        (
+          await sql<{ id: number; face_id: number; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
+            select id, face_id, distance, cohort_mean, size, yaw from (
+              select id, face_id, embedding <=> ${q}::vector as distance, cohort_mean,
+                least(bbox_width, bbox_height) as size, yaw
+              from face_embeddings
+              where event_id = ${query.eventId} and model_pack = ${query.modelPack}
+              order by ${order}
+              limit ${query.limit}) as near
+            where distance <= ${maxDistance}
+            order by distance asc, id asc`.execute(exec)
+        ).rows,
+      );
+      return rows.map((r) => ({ rowId: r.id, faceId: r.face_id, cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) }));
+    },
+
+    /** The k highest cosines below `below` (same-person neighbours left out) of a vector within the event. */
+    async cohortCosines(query: CohortQuery): Promise<number[]> {
+      const q = literal(query.vector);
+      const minDistance = 1 - query.below;
+      return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
+        (
+          await sql<{ distance: number }>`
+            select embedding <=> ${q}::vector as distance
+            from face_embeddings
+            where event_id = ${query.eventId} and model_pack = ${query.modelPack}
+              and (embedding <=> ${q}::vector) > ${minDistance}
+              ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
+            order by ${order}
+            limit ${query.k}`.execute(exec)
+        ).rows.map((r) => 1 - Number(r.distance)),
+      );
+    },
+
     async nearestPhotos(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
       const index = await indexes.find(query.eventId, query.modelPack);
       return index ? approximate(query, index.dimensions) : exact(query);

@@ -1,4 +1,5 @@
-import { similarityToCosine } from '../vision/index.js';
+import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
+import { cohortMean, matchPolicyFor, matchSimilarity } from './match-decision.js';
 import type { Event, EventRepository } from '../repositories/event.repository.js';
 import type { ParticipantRepository, Subscriber } from '../repositories/participant.repository.js';
 import type { ParticipantEmbeddingRepository } from '../repositories/participant-embedding.repository.js';
@@ -92,10 +93,11 @@ export function createLiveDeliveryService(deps: {
   events: EventRepository;
   participants: ParticipantRepository;
   participantEmbeddings: ParticipantEmbeddingRepository;
+  vectors: Pick<VectorSearchRepository, 'cohortCosines'>;
   storage: PhotoStorage;
   sender: LivePhotoSender;
   jobs: Pick<JobProducer, 'enqueue'>;
-  /** Similarity threshold, calibrated per pack like searches. */
+  /** Match score a live photo needs: the strictest decision (LIVE_THRESHOLD), scored like searches. */
   threshold: number;
   /** How long an event's matches are gathered before they are sent (the flush job's delay). */
   batchMs: number;
@@ -174,7 +176,16 @@ export function createLiveDeliveryService(deps: {
       const event = await events.findById(job.eventId);
       if (!event || !event.is_active) return { matched: 0, recorded: 0 };
 
-      const matches = (await participantEmbeddings.matchPhoto(job)).filter((m) => m.distance <= similarityToCosine(deps.threshold, m.modelPack));
+      // Scored exactly like a search (cohorts, quality gates), against the stricter live threshold.
+      const close = await participantEmbeddings.matchPhoto(job, (pack) => matchPolicyFor(pack).rawFloor);
+      const matches = [];
+      for (const m of close) {
+        const policy = matchPolicyFor(m.modelPack);
+        const cohort = await deps.vectors.cohortCosines({ eventId: job.eventId, modelPack: m.modelPack, vector: m.vector, below: policy.sameCutoff, k: policy.cohortSize });
+        const queryCohort = cohortMean(cohort, policy);
+        const best = Math.max(...m.faces.map((f) => matchSimilarity({ cosine: f.cosine, queryCohort, faceCohort: f.cohort, quality: f }, policy)));
+        if (best >= deps.threshold) matches.push(m);
+      }
       const recipients = await participants.subscribers(event.id, matches.map((m) => m.participantId));
       const recorded = await participants.recordPending(event.id, photo.id, recipients.map((r) => r.participant_id));
       // A rerun whose rows were all sent schedules nothing; one that died before scheduling does it now.

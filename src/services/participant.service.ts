@@ -5,7 +5,7 @@ import type { ParticipantEmbeddingRepository } from '../repositories/participant
 import type { ParticipantCacheRepository } from '../repositories/participant-cache.repository.js';
 import type { Photo, PhotoRepository } from '../repositories/photo.repository.js';
 import type { PhotoStorage } from '../storage/index.js';
-import type { SearchService } from './search.service.js';
+import { SelfiesDisagreeError, type SearchService } from './search.service.js';
 
 /** The invite payload is unknown, or its event is inactive or deleted. */
 export class EventUnavailableError extends DomainError {
@@ -59,6 +59,8 @@ export interface ParticipantSearchResult {
   event: Event;
   /** Photo ids, best first. */
   faceIds: number[];
+  /** Selfies fused so far, and whether one more would help (weak selfie or borderline answer). */
+  selfie: { count: number; weak: boolean; borderline: boolean };
 }
 
 /** The participant's side of the product: joining events, consent, searching, live delivery, forgetting. */
@@ -119,17 +121,24 @@ export function createParticipantService(deps: {
      * Searches the active event for the selfie's face. The selfie embedding is held in Redis for a
      * few minutes only, so that the participant can opt in to live delivery right after.
      */
-    async search(participant: Participant, selfie: Buffer, options: { limit: number }): Promise<ParticipantSearchResult> {
+    async search(participant: Participant, selfie: Buffer, options: { limit: number; more?: boolean }): Promise<ParticipantSearchResult> {
       if (!participant.consent_at) throw new ConsentRequiredError();
       const event = await activeEvent(participant);
       if (!(await cache.takeSearchSlot(participant.id, deps.searchesPerMinute))) throw new SearchRateLimitedError();
-      const outcome = await deps.search.search({ kind: 'participant', participantId: participant.id, eventId: event.id }, selfie, {
-        threshold: deps.threshold,
-        limit: options.limit,
-        withEmbedding: true,
-      });
-      if (outcome.selfie) await cache.holdEmbedding(participant.id, event.id, outcome.selfie);
-      return { event, faceIds: outcome.results.map((r) => r.face_id) };
+      const scope = { kind: 'participant', participantId: participant.id, eventId: event.id } as const;
+      const base = { threshold: deps.threshold, limit: options.limit, withEmbedding: true };
+      // "One more selfie": fused with the last one held for this event, when it shows the same person.
+      const held = options.more ? await cache.peekEmbedding(participant.id, event.id) : undefined;
+      let outcome;
+      try {
+        outcome = await deps.search.search(scope, [selfie], { ...base, ...(held && { earlier: [held.vector] }) });
+      } catch (error) {
+        // Someone else's selfie this time: search it on its own, as a fresh start.
+        if (!(held && error instanceof SelfiesDisagreeError)) throw error;
+        outcome = await deps.search.search(scope, [selfie], base);
+      }
+      if (outcome.embedding) await cache.holdEmbedding(participant.id, event.id, outcome.embedding);
+      return { event, faceIds: outcome.results.map((r) => r.face_id), selfie: outcome.selfie };
     },
 
     /** Opts in to live delivery for the event with the last selfie; photos already shown are never re-sent. */

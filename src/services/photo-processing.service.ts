@@ -2,6 +2,8 @@ import sharp from 'sharp';
 import { ImageDecodeError, toStorageVector, type FaceEngine } from '../vision/index.js';
 import type { PhotoRepository } from '../repositories/photo.repository.js';
 import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
+import { faceQuality } from '../vision/face-quality.js';
+import type { FaceCohortService } from './face-cohort.service.js';
 import { ObjectNotFoundError, type PhotoStorage } from '../storage/index.js';
 
 /** Telegram shows photos up to 2560 px and takes uploads under 10 MB; 2048 px JPEG stays well under 5 MB. */
@@ -56,10 +58,12 @@ export function createPhotoProcessingService(deps: {
   embeddings: EmbeddingRepository;
   storage: PhotoStorage;
   engine: FaceEngine;
+  /** Gives each new face its cohort value within the event (match decision). */
+  cohorts: Pick<FaceCohortService, 'forNewFaces'>;
   /** FACE_MAX_TILES: the detector's tile budget per photo. */
   maxTiles?: number;
 }) {
-  const { photos, embeddings, storage, engine, maxTiles } = deps;
+  const { photos, embeddings, storage, engine, cohorts, maxTiles } = deps;
   return {
     async process(job: { faceId: number; s3Key: string; eventId: number }): Promise<ProcessingOutcome> {
       const photo = await photos.findById(job.faceId);
@@ -105,9 +109,12 @@ export function createPhotoProcessingService(deps: {
       const previews_ms = elapsed(t);
 
       t = performance.now();
+      const target = { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId };
+      const vectors = analysis.faces.map((f) => toStorageVector(f.embedding));
+      const faceCohorts = await cohorts.forNewFaces(target, vectors);
       await embeddings.replaceForPhoto(
-        { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId },
-        analysis.faces.map((f) => ({ vector: toStorageVector(f.embedding), box: f.box, score: f.score })),
+        target,
+        analysis.faces.map((f, i) => ({ vector: vectors[i]!, box: f.box, score: f.score, yaw: faceQuality(f).yaw, cohort: faceCohorts[i]! })),
       );
       const stillThere = await photos.markDone(photo.id, {
         face_count: analysis.faces.length,

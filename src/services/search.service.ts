@@ -8,6 +8,7 @@ import type { JobWaiter } from '../queue/job-waiter.js';
 import { JobTimeoutError } from '../queue/job-waiter.js';
 import type { JobFaceBox, SearchJobResult } from '../queue/jobs.js';
 import type { SearchCaller } from '../../models/index.js';
+import { PUBLIC_LIMITS } from './match-decision.js';
 
 /** The selfie has no detectable face (422). */
 export class NoFaceError extends DomainError {
@@ -20,6 +21,20 @@ export class NoFaceError extends DomainError {
 export class MultipleFacesError extends DomainError {
   constructor(faces: JobFaceBox[]) {
     super('multiple_faces', `The selfie shows ${faces.length} faces: send a photo of just you, or pick one with face_index`, { faces });
+  }
+}
+
+/** The selfie could not be decoded as an image (422). */
+export class UnreadableImageError extends DomainError {
+  constructor(reason: string) {
+    super('unreadable_image', `Could not read the selfie as an image (${reason}): send a JPEG, PNG, WebP or HEIC photo`);
+  }
+}
+
+/** Several selfies that are not of one person (422). */
+export class SelfiesDisagreeError extends DomainError {
+  constructor() {
+    super('selfies_disagree', 'The selfies do not show the same person: send selfies of one person only');
   }
 }
 
@@ -47,11 +62,15 @@ export interface SearchMatch {
 export interface SearchOutcome {
   event: Event;
   results: SearchMatch[];
+  /** The threshold and limit applied (a public caller's are held to the operating point and PUBLIC_LIMITS). */
+  applied: { threshold: number; limit: number };
+  /** How many selfies were fused, and whether one more would help (weak selfie or borderline answer). */
+  selfie: { count: number; weak: boolean; borderline: boolean };
   task_id: string;
   query_time_ms: number;
   timings: { queue_ms: number; decode_detect_embed_ms: number; db_ms: number };
-  /** The selfie's embedding, only when the caller asked for it with `withEmbedding`. */
-  selfie?: { vector: number[]; modelPack: string };
+  /** The (fused) selfie embedding, only when the caller asked for it with `withEmbedding`. */
+  embedding?: { vector: number[]; modelPack: string };
 }
 
 /** API side of the seed's main endpoint: resolve the event, queue the search job, wait, assemble results, audit. */
@@ -79,20 +98,38 @@ export function createSearchService(deps: {
   };
 
   return {
-    async search(scope: SearchScope, selfie: Buffer, options: { threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean }): Promise<SearchOutcome> {
+    /**
+     * Searches with 1–3 selfies of one person (fused), plus `earlier` embeddings of the same person
+     * (the bot's previous selfie). Callers without a photographer key never go below the operating
+     * point nor above PUBLIC_LIMITS.maxLimit, whatever they ask: a lower threshold would hand them
+     * strangers' photos.
+     */
+    async search(
+      scope: SearchScope,
+      selfieImages: Buffer[],
+      options: { threshold: number; limit: number; faceIndex?: number; withEmbedding?: boolean; earlier?: number[][] },
+    ): Promise<SearchOutcome> {
       const started = performance.now();
+      if (selfieImages.length < 1 || selfieImages.length > 3) throw new RangeError('a search takes 1 to 3 selfies');
       const event = await resolveEvent(scope);
-      const selfieKey = await selfies.stash(selfie);
+      const applied =
+        scope.kind === 'photographer'
+          ? { threshold: options.threshold, limit: options.limit }
+          : { threshold: Math.max(options.threshold, PUBLIC_LIMITS.minThreshold), limit: Math.min(options.limit, PUBLIC_LIMITS.maxLimit) };
+      const selfieKeys: string[] = [];
+      for (const image of selfieImages) selfieKeys.push(await selfies.stash(image));
+      const earlierKey = options.earlier?.length ? await selfies.stash(Buffer.from(JSON.stringify(options.earlier))) : undefined;
       let taskId: string;
       let result: SearchJobResult;
       try {
         taskId = await jobs.enqueue(
           'search-selfie',
           {
-            selfieKey,
+            selfieKeys,
+            ...(earlierKey && { earlierKey }),
             eventId: event.id,
-            threshold: options.threshold,
-            limit: options.limit,
+            threshold: applied.threshold,
+            limit: applied.limit,
             faceIndex: options.faceIndex,
             ...(options.withEmbedding && { withEmbedding: true }),
           },
@@ -101,11 +138,13 @@ export function createSearchService(deps: {
         );
         result = await waiter.wait<SearchJobResult>(jobs.queue('search'), taskId, deps.timeoutMs);
       } catch (error) {
-        await selfies.discard(selfieKey).catch(() => undefined);
+        for (const key of [...selfieKeys, ...(earlierKey ? [earlierKey] : [])]) await selfies.discard(key).catch(() => undefined);
         if (error instanceof JobTimeoutError) throw new SearchTimeoutError();
         throw error;
       }
       if (result.status === 'no_face' || result.status === 'selfie_expired') throw new NoFaceError();
+      if (result.status === 'unreadable') throw new UnreadableImageError(result.reason);
+      if (result.status === 'selfies_disagree') throw new SelfiesDisagreeError();
       if (result.status === 'multiple_faces') throw new MultipleFacesError(result.faces);
 
       // Second guard on isolation: photos are re-read from db_main with the event id.
@@ -129,10 +168,12 @@ export function createSearchService(deps: {
       return {
         event,
         results,
+        applied,
+        selfie: result.selfie,
         task_id: taskId,
         query_time_ms,
         timings: { queue_ms: Math.max(0, Math.round((query_time_ms - engineMs) * 10) / 10), ...result.timings },
-        ...(options.withEmbedding && result.embedding && { selfie: { vector: result.embedding, modelPack: result.modelPack } }),
+        ...(options.withEmbedding && result.embedding && { embedding: { vector: result.embedding, modelPack: result.modelPack } }),
       };
     },
   };

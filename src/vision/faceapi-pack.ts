@@ -37,6 +37,8 @@ export const SELFIE_DECODE_SIDE = 640;
  * chip too few source pixels; the image is then decoded again at the legacy size.
  */
 export const SELFIE_MIN_FACE_PIXELS = 160;
+/** Border added on each side, as a share of the longer side, when a selfie shows no face (tight crops). */
+export const SELFIE_TIGHT_CROP_PAD = 0.3;
 
 /** Creates onnxruntime sessions with the project's defaults. */
 export function sessionOptions(intraOpThreads?: number): ort.InferenceSession.SessionOptions {
@@ -146,8 +148,31 @@ export class FaceApiEngine implements FaceEngine {
       boxes = boxes.map((b) => ({ x1: b.x1 * k, y1: b.y1 * k, x2: b.x2 * k, y2: b.y2 * k, score: b.score }));
       decoded = finer;
     }
-    const faces = boxes.length ? await this.describe(decoded, boxes) : [];
+    const faces = boxes.length ? await this.describe(decoded, boxes) : await this.describePadded(decoded);
     return { width: decoded.originalWidth, height: decoded.originalHeight, faces: toOriginal(faces, decoded) };
+  }
+
+  /**
+   * A selfie whose face fills the frame (chin and forehead cut) has no face for the SSD, which
+   * was trained on faces with some surroundings. Put a neutral border around it and look again;
+   * boxes and landmarks come back in the unpadded image's pixels (they may reach past its edges).
+   */
+  private async describePadded(img: RgbImage): Promise<DetectedFace[]> {
+    const pad = Math.round(Math.max(img.width, img.height) * SELFIE_TIGHT_CROP_PAD);
+    const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 128, g: 128, b: 128 } })
+      .raw()
+      .toBuffer();
+    const padded: RgbImage = { data, width: img.width + 2 * pad, height: img.height + 2 * pad };
+    let boxes = await this.selfieDetector.detect(padded, { bigFaces: 'fallback' });
+    if (boxes.length === 0) boxes = await this.detector.detect(padded, { bigFaces: 'fallback' });
+    if (boxes.length === 0) return [];
+    const faces = await this.describe(padded, boxes);
+    for (const face of faces) {
+      face.box = { ...face.box, x: face.box.x - pad, y: face.box.y - pad };
+      face.landmarks = face.landmarks.map(([x, y]) => [x - pad, y - pad]);
+    }
+    return faces;
   }
 
   /** Detect → landmarks → align → embed on an already decoded image. */

@@ -13,9 +13,9 @@ import { createSendLiveDeliveriesHandler } from './send-live-deliveries.worker.j
 import { createRecoverLiveDeliveriesHandler } from './recover-live-deliveries.worker.js';
 import { createIndexEventVectorsHandler } from './index-event-vectors.worker.js';
 import { createVectorIndexService } from '../services/vector-index.service.js';
-
-/** Similarity threshold of live delivery: the same operating point as searches. */
-const LIVE_DELIVERY_THRESHOLD = 0.7;
+import { createFaceCohortService } from '../services/face-cohort.service.js';
+import { createRefreshFaceCohortsHandler } from './refresh-face-cohorts.worker.js';
+import { LIVE_THRESHOLD } from '../services/match-decision.js';
 
 /**
  * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
@@ -25,19 +25,22 @@ export function createJobHandlers(
   deps: Pick<Dependencies, 'services' | 'repositories' | 'storage' | 'config'> & { jobs?: Pick<JobProducer, 'enqueue'> },
   vision: { engine: FaceEngine; sender?: LivePhotoSender },
 ): JobHandlers {
+  const { jobs } = deps;
+  const cohorts = createFaceCohortService({ embeddings: deps.repositories.embeddings, vectors: deps.repositories.vectorSearch, ...(jobs && { jobs }) });
   const processing = createPhotoProcessingService({
     photos: deps.repositories.photos,
     embeddings: deps.repositories.embeddings,
     storage: deps.storage,
     engine: vision.engine,
+    cohorts,
     maxTiles: deps.config.faceMaxTiles,
   });
   const { sender, engine } = vision;
-  const { jobs } = deps;
   const vectorIndex = jobs && createVectorIndexService({ indexes: deps.repositories.vectorIndexes, jobs, minFaces: deps.config.search.indexMinFaces });
   const onProcessed = jobs
     ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
         await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+        await cohorts.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
         // Only photos with faces in events someone subscribed to are worth a delivery job.
         if (sender && photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
           await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
@@ -52,10 +55,11 @@ export function createJobHandlers(
           events: deps.repositories.events,
           participants: deps.repositories.participants,
           participantEmbeddings: deps.repositories.participantEmbeddings,
+          vectors: deps.repositories.vectorSearch,
           storage: deps.storage,
           sender,
           jobs,
-          threshold: LIVE_DELIVERY_THRESHOLD,
+          threshold: LIVE_THRESHOLD,
           batchMs: deps.config.bot.liveBatchSeconds * 1000,
         })
       : undefined;
@@ -68,6 +72,7 @@ export function createJobHandlers(
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
+    'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),
     }),

@@ -70,6 +70,7 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
       events: r.events,
       participants: r.participants,
       participantEmbeddings: r.participantEmbeddings,
+      vectors: r.vectorSearch,
       storage: t.deps.storage,
       sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }),
       jobs: t.deps.jobs,

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import type { FaceEngine } from '../../src/vision/index.js';
+import { createFaceCohortService } from '../../src/services/face-cohort.service.js';
 import { createPhotoProcessingService } from '../../src/services/photo-processing.service.js';
 import { devDataDir } from '../vision/fixtures.js';
 
@@ -86,7 +87,8 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     assert.equal(previewRes.status, 200);
 
     // Running the job again leaves exactly the same rows.
-    const processing = createPhotoProcessingService({ photos: t.deps.repositories.photos, embeddings: t.deps.repositories.embeddings, storage: t.deps.storage, engine });
+    const cohorts = createFaceCohortService({ embeddings: t.deps.repositories.embeddings, vectors: t.deps.repositories.vectorSearch });
+    const processing = createPhotoProcessingService({ photos: t.deps.repositories.photos, embeddings: t.deps.repositories.embeddings, storage: t.deps.storage, engine, cohorts });
     const again = await processing.process({ faceId: photoId, s3Key: photo.s3_key, eventId });
     assert.equal(again.status, 'done');
     assert.equal(await t.deps.repositories.embeddings.countByPhoto(photoId), photo.face_count);

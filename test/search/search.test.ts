@@ -4,9 +4,10 @@ import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { groupPhoto, johns, selfie } from '../helpers/dev-event.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { photoRef } from '../../src/api/routes/search.routes.js';
 
 type Json = Record<string, unknown>;
-type Result = { face_id: number; event_id: number; similarity: number; image_url: string };
+type Result = { photo_ref: string; face_id: number; event_id: number; similarity: number; image_url: string };
 
 // Twice: small events are scanned exactly; large ones get their own HNSW index (here: from the first face).
 for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie search: right photos, only that event (${mode})`, () => {
@@ -28,10 +29,10 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
     return (await res.json()) as { face_id: number; task_id: string };
   };
 
-  const search = async (fields: Record<string, string>, image: Buffer | null, headers: Record<string, string> = {}) => {
+  const search = async (fields: Record<string, string>, image: Buffer | Buffer[] | null, headers: Record<string, string> = {}) => {
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    if (image) form.append('file', new Blob([image]), 'selfie.jpg');
+    for (const [i, img] of (image === null ? [] : Array.isArray(image) ? image : [image]).entries()) form.append('file', new Blob([img]), `selfie-${i}.jpg`);
     const res = await fetch(`${base}/faces/search`, { method: 'POST', headers, body: form });
     return { status: res.status, body: (await res.json()) as Json };
   };
@@ -105,10 +106,49 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
     assert.equal(typeof res.body.task_id, 'string');
   });
 
-  it('participants search by event_uuid without a key and get the same answer', async () => {
+  /** The opaque references public results carry for photos of an event. */
+  const refsOf = (event: typeof A, ids: Set<number>): Set<string> => new Set([...ids].map((id) => photoRef(t.deps.signer, event.uuid, id)));
+
+  it('participants search by event_uuid without a key and get the same photos, by opaque reference only', async () => {
     const res = await search({ event_uuid: B.uuid }, selfieX);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(new Set((res.body.results as Result[]).map((r) => r.face_id)), B.withX);
+    const results = res.body.results as Result[];
+    assert.deepEqual(new Set(results.map((r) => r.photo_ref)), refsOf(B, B.withX));
+    for (const r of results) {
+      assert.deepEqual(Object.keys(r).sort(), ['image_url', 'photo_ref', 'preview_url', 'similarity'], 'no internal ids in public results');
+      assert.match(r.photo_ref, /^p_[A-Za-z0-9_-]{22}$/);
+    }
+    const owners = await search({ event_id: String(B.id) }, selfieX, owner.headers);
+    assert.deepEqual(new Set((owners.body.results as Result[]).map((r) => r.photo_ref)), refsOf(B, B.withX), 'the same references for the photographer');
+  });
+
+  it('holds callers without a key to the operating point and a modest limit, whatever they ask', async () => {
+    const strict = await search({ event_uuid: B.uuid }, selfieX);
+    for (const [threshold, limit] of [['0.3', '100'], ['0.5', '50'], ['0.31', '99']] as const) {
+      const res = await search({ event_uuid: B.uuid, threshold, limit }, selfieX);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body.applied, { threshold: 0.7, limit: 50 });
+      assert.deepEqual(new Set((res.body.results as Result[]).map((r) => r.photo_ref)), new Set((strict.body.results as Result[]).map((r) => r.photo_ref)));
+      for (const r of res.body.results as Result[]) assert.ok(r.similarity >= 0.7);
+    }
+    // A photographer keeps the full range on their own event.
+    const own = await search({ event_id: String(A.id), threshold: '0.3', limit: '100' }, selfieX, owner.headers);
+    assert.deepEqual(own.body.applied, { threshold: 0.3, limit: 100 });
+  });
+
+  it('fuses up to three selfies of one person, and refuses selfies of different people', async () => {
+    const people = await johns();
+    const second = await selfie(people[0]!.files[9]!);
+    const fused = await search({ event_id: String(A.id) }, [selfieX, second], owner.headers);
+    assert.equal(fused.status, 200, JSON.stringify(fused.body));
+    assert.deepEqual(new Set((fused.body.results as Result[]).map((r) => r.face_id)), A.withX);
+    assert.equal((fused.body.selfie as { count: number }).count, 2);
+    const other = await selfie(people[1]!.files[9]!);
+    const mixed = await search({ event_id: String(A.id) }, [selfieX, other], owner.headers);
+    assert.equal(mixed.status, 422);
+    assert.equal(mixed.body.error, 'selfies_disagree');
+    const four = await search({ event_id: String(A.id) }, [selfieX, second, selfieX, second], owner.headers);
+    assert.equal(four.status, 400, 'more than three selfies is a client error');
   });
 
   it('never returns another event’s photo, at any threshold or limit, even concurrently', async () => {
@@ -134,9 +174,10 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
     const publicRuns = await Promise.all(
       ['0.3', '0.5', '0.9'].map((threshold) => search({ event_uuid: B.uuid, threshold, limit: '100' }, selfieX)),
     );
+    const refsB = refsOf(B, B.all);
     for (const r of publicRuns) {
       assert.equal(r.status, 200);
-      for (const m of r.body.results as Result[]) assert.ok(B.all.has(m.face_id));
+      for (const m of r.body.results as Result[]) assert.ok(refsB.has(m.photo_ref));
     }
     const one = await search({ event_id: String(A.id), limit: '1' }, selfieX, owner.headers);
     assert.equal((one.body.results as Result[]).length, 1);
@@ -175,6 +216,7 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
     assert.equal(none.body.error, 'no_face');
     const garbage = await search({ event_id: String(A.id) }, Buffer.from('not an image'), owner.headers);
     assert.equal(garbage.status, 422);
+    assert.equal(garbage.body.error, 'unreadable_image', 'a file that is no image is not a selfie without a face');
 
     const people = await johns();
     const pair = await groupPhoto([people[0]!.files[5]!, people[1]!.files[5]!], 1);

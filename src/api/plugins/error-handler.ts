@@ -12,6 +12,8 @@ const STATUS: Record<string, number> = {
   event_inactive: 409,
   no_face: 422,
   multiple_faces: 422,
+  unreadable_image: 422,
+  selfies_disagree: 422,
   search_timeout: 504,
 };
 

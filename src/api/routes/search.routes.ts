@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import multipart from '@fastify/multipart';
 import type { Redis } from 'ioredis';
+import type { UrlSigner } from '../../storage/index.js';
 import Type from 'typebox';
 import { InvalidInputError } from '../../errors.js';
 import type { SearchService, SearchScope } from '../../services/search.service.js';
@@ -14,20 +15,40 @@ import { errors } from '../schemas/common.schema.js';
 const SELFIE_MAX_BYTES = 20 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** At most this many selfies per search: they are fused into one template of the person. */
+const MAX_SELFIES = 3;
+
 const SearchResponse = Type.Object({
   results: Type.Array(
     Type.Object({
-      face_id: Type.Integer({ description: 'The matching photo' }),
-      event_id: Type.Integer(),
-      similarity: Type.Number({ description: 'Calibrated similarity of the photo’s best face, 0..1' }),
+      photo_ref: Type.String({ description: 'Opaque, stable reference of the photo within its event' }),
+      face_id: Type.Optional(Type.Integer({ description: 'The matching photo (photographer searches only)' })),
+      event_id: Type.Optional(Type.Integer({ description: 'Photographer searches only' })),
+      similarity: Type.Number({ description: 'Calibrated match score of the photo’s best face, 0..1 (0.7 = operating point)' }),
       image_url: Type.String({ description: 'Time-limited URL of the original' }),
       preview_url: Type.Union([Type.String(), Type.Null()], { description: 'Time-limited URL of the 2048 px preview' }),
     }),
+  ),
+  applied: Type.Object(
+    { threshold: Type.Number(), limit: Type.Integer() },
+    { description: 'The threshold and limit used: searches without a photographer key are held to ≥ 0.7 and ≤ 50' },
+  ),
+  selfie: Type.Object(
+    {
+      count: Type.Integer({ description: 'Selfies fused into the search template' }),
+      weak: Type.Boolean({ description: 'The selfie’s face is small, turned or unclear: another selfie would help' }),
+      borderline: Type.Boolean({ description: 'Results or near misses sit close to the threshold: another selfie would settle them' }),
+    },
   ),
   query_time_ms: Type.Number(),
   task_id: Type.String(),
   timings: Type.Object({ queue_ms: Type.Number(), decode_detect_embed_ms: Type.Number(), db_ms: Type.Number() }),
 });
+
+/** An opaque, stable photo reference for public results: an HMAC of the event and photo, not a sequential id. */
+export function photoRef(signer: UrlSigner, eventUuid: string, faceId: number): string {
+  return `p_${signer.sign(`photo-ref:${eventUuid}:${faceId}`, 0).slice(0, 22)}`;
+}
 
 interface SearchForm {
   eventId?: number;
@@ -35,7 +56,7 @@ interface SearchForm {
   threshold: number;
   limit: number;
   faceIndex?: number;
-  selfie?: Buffer;
+  selfies: Buffer[];
 }
 
 function numberField(name: string, raw: string, min: number, max: number, integer: boolean): number {
@@ -49,11 +70,14 @@ function numberField(name: string, raw: string, min: number, max: number, intege
 /** Reads the whole form in any field order; the selfie is buffered (bounded by SELFIE_MAX_BYTES). */
 async function readForm(request: FastifyRequest): Promise<SearchForm> {
   if (!request.isMultipart()) throw new InvalidInputError('Send multipart/form-data with event_id (or event_uuid) and file', { field: 'body' });
-  const form: SearchForm = { threshold: 0.7, limit: 10 };
+  const form: SearchForm = { threshold: 0.7, limit: 10, selfies: [] };
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       if (part.fieldname !== 'file') throw new InvalidInputError(`Unexpected file field "${part.fieldname}": name it "file"`, { field: 'file' });
-      form.selfie = await part.toBuffer();
+      // One file past the limit is read (the multipart limit is one higher) only to refuse it clearly.
+      if (form.selfies.length === MAX_SELFIES) throw new InvalidInputError(`At most ${MAX_SELFIES} selfies per search`, { field: 'file' });
+      const bytes = await part.toBuffer();
+      if (bytes.length > 0) form.selfies.push(bytes);
       continue;
     }
     const raw = String(part.value);
@@ -87,9 +111,9 @@ async function readForm(request: FastifyRequest): Promise<SearchForm> {
  */
 export async function searchRoutes(
   app: FastifyInstance,
-  deps: { search: SearchService; photographers: PhotographerService; url: (key: string) => Promise<string>; redis: Redis; queuePrefix: string; publicPerMinute: number; requirePhotographer: (request: FastifyRequest) => Promise<void> },
+  deps: { search: SearchService; photographers: PhotographerService; signer: UrlSigner; url: (key: string) => Promise<string>; redis: Redis; queuePrefix: string; publicPerMinute: number; requirePhotographer: (request: FastifyRequest) => Promise<void> },
 ): Promise<void> {
-  await app.register(multipart, { limits: { fileSize: SELFIE_MAX_BYTES, files: 1, fields: 10, fieldSize: 1024, parts: 12 } });
+  await app.register(multipart, { limits: { fileSize: SELFIE_MAX_BYTES, files: MAX_SELFIES + 1, fields: 10, fieldSize: 1024, parts: 15 } });
   await app.register(rateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.queuePrefix}-ratelimit-` });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post(
@@ -107,8 +131,10 @@ export async function searchRoutes(
         tags: ['search'],
         summary: 'Find the event’s photos of the person in a selfie',
         description:
-          'multipart/form-data: `file` (selfie), and either `event_id` with a photographer key, or `event_uuid` without one. ' +
-          'Optional `threshold` (0.3–1, default 0.7), `limit` (1–100, default 10), `face_index` (pick a face after a multiple_faces answer). ' +
+          'multipart/form-data: `file` (a selfie; repeat the field for up to 3 selfies of the same person, fused into one template), ' +
+          'and either `event_id` with a photographer key, or `event_uuid` without one. ' +
+          'Optional `threshold` (0.3–1, default 0.7), `limit` (1–100, default 10), `face_index` (pick a face in the first selfie after a multiple_faces answer). ' +
+          'Without a photographer key the threshold is never below 0.7 and the limit never above 50, and results carry only an opaque `photo_ref`. ' +
           'One result per photo (its best face), best first, only from that event.',
         consumes: ['multipart/form-data'],
         security: [{ bearerAuth: [] }, {}],
@@ -117,7 +143,7 @@ export async function searchRoutes(
     },
     async (request) => {
       const form = await readForm(request);
-      if (!form.selfie || form.selfie.length === 0) throw new InvalidInputError('The form has no selfie in field "file"', { field: 'file' });
+      if (form.selfies.length === 0) throw new InvalidInputError('The form has no selfie in field "file"', { field: 'file' });
       let scope: SearchScope;
       if (request.headers.authorization !== undefined) {
         await deps.requirePhotographer(request);
@@ -132,17 +158,20 @@ export async function searchRoutes(
         }
         scope = { kind: 'public', eventUuid: form.eventUuid, clientId: request.ip };
       }
-      const outcome = await deps.search.search(scope, form.selfie, { threshold: form.threshold, limit: form.limit, faceIndex: form.faceIndex });
+      const outcome = await deps.search.search(scope, form.selfies, { threshold: form.threshold, limit: form.limit, faceIndex: form.faceIndex });
+      const internalIds = scope.kind === 'photographer';
       return {
         results: await Promise.all(
           outcome.results.map(async (r) => ({
-            face_id: r.face_id,
-            event_id: r.event_id,
+            photo_ref: photoRef(deps.signer, outcome.event.event_uuid, r.face_id),
+            ...(internalIds && { face_id: r.face_id, event_id: r.event_id }),
             similarity: r.similarity,
             image_url: await deps.url(r.s3_key),
             preview_url: r.preview_key ? await deps.url(r.preview_key) : null,
           })),
         ),
+        applied: outcome.applied,
+        selfie: outcome.selfie,
         query_time_ms: outcome.query_time_ms,
         task_id: outcome.task_id,
         timings: outcome.timings,

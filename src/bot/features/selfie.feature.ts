@@ -7,7 +7,8 @@ import {
   SelfieExpiredError,
   type ParticipantService,
 } from '../../services/participant.service.js';
-import { MultipleFacesError, NoFaceError, SearchTimeoutError } from '../../services/search.service.js';
+import { MultipleFacesError, NoFaceError, SearchTimeoutError, UnreadableImageError } from '../../services/search.service.js';
+import { PUBLIC_LIMITS } from '../../services/match-decision.js';
 import { NotFoundError } from '../../errors.js';
 import { callbackPattern } from '../callback-data.js';
 import { resultsKeyboard } from '../keyboards/results.keyboard.js';
@@ -17,8 +18,10 @@ import { askConsent } from './consent.feature.js';
 export const MAX_SELFIE_BYTES = 20 * 1024 * 1024;
 /** Photos per album (Telegram's maximum). */
 export const PAGE_SIZE = 10;
-/** Results kept per search for paging. */
-export const MAX_RESULTS = 100;
+/** Selfies the bot fuses at most (the first and up to two more it asks for). */
+export const MAX_FUSED_SELFIES = 3;
+/** Results kept per search for paging: the most a caller without a photographer key may get. */
+export const MAX_RESULTS = PUBLIC_LIMITS.maxLimit;
 // Telegram shows a chat action for about 5 seconds; renew it while the search runs.
 const CHAT_ACTION_EVERY_MS = 4000;
 
@@ -77,9 +80,10 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
       const file = await ctx.api.getFile(fileId);
       if (!file.file_path || (file.file_size ?? 0) > MAX_SELFIE_BYTES) return await ctx.reply(ctx.t('selfie-too-large'));
       const image = await deps.download(file.file_path);
-      result = await participants.search(participant, image, { limit: MAX_RESULTS });
+      result = await participants.search(participant, image, { limit: MAX_RESULTS, more: ctx.session.moreSelfie !== undefined });
     } catch (error) {
       if (error instanceof NoFaceError) return ctx.reply(ctx.t('no-face'));
+      if (error instanceof UnreadableImageError) return ctx.reply(ctx.t('selfie-unreadable'));
       if (error instanceof MultipleFacesError) return ctx.reply(ctx.t('multiple-faces', { count: Number((error.details?.faces as unknown[] | undefined)?.length ?? 2) }));
       if (error instanceof SearchRateLimitedError) return ctx.reply(ctx.t('rate-limited'));
       if (error instanceof SearchTimeoutError) return ctx.reply(ctx.t('search-timeout'));
@@ -92,11 +96,20 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
     ctx.logger.info({ participant: participant.id, eventId: result.event.id, results: result.faceIds.length }, 'selfie search');
     ctx.session.search = { eventId: result.event.id, faceIds: result.faceIds, shown: 0 };
     if (result.faceIds.length === 0) {
-      return ctx.reply(ctx.t('nothing-found', { name: result.event.name }), {
+      await ctx.reply(ctx.t('nothing-found', { name: result.event.name }), {
         reply_markup: resultsKeyboard(ctx, { faceIds: [], firstNumber: 1, hasMore: false, offerLive: true }),
       });
+    } else {
+      await sendNextPage(ctx, participants, pageSize);
     }
-    return sendNextPage(ctx, participants, pageSize);
+    // A weak selfie or an answer close to the threshold: one more selfie (fused with this one) settles it.
+    const { count, weak, borderline } = result.selfie;
+    if ((weak || borderline) && count < MAX_FUSED_SELFIES) {
+      ctx.session.moreSelfie = { eventId: result.event.id, count };
+      return ctx.reply(ctx.t(weak ? 'selfie-one-more-weak' : 'selfie-one-more'));
+    }
+    ctx.session.moreSelfie = undefined;
+    return undefined;
   };
 
   privateChats.on('message:photo', async (ctx) => {

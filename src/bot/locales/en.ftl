@@ -69,3 +69,7 @@ command-stop = Stop new photos
 command-forget = Delete my data
 command-language = Language
 command-help = Help
+
+selfie-unreadable = I could not read this file as a picture. Please send your selfie as a photo (JPEG or PNG).
+selfie-one-more = To be sure these are all your photos, send one more selfie — another angle or light. I'll combine them.
+selfie-one-more-weak = Your face is small or turned in this selfie. Send one more, closer and facing the camera — I'll combine them for better results.
