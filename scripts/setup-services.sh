@@ -42,10 +42,16 @@ if [ "$have_mb" -lt "$want_mb" ]; then
 fi
 
 # --- pgvector ---------------------------------------------------------------
+# FacePass needs pgvector >= 0.8 (subvector, iterative index scans) and refuses to start on older ones.
+PGVECTOR_MIN=0.8.0
 sharedir=$(/usr/lib/postgresql/"$PGVER"/bin/pg_config --sharedir 2>/dev/null || pg_config --sharedir)
-if [ ! -f "$sharedir/extension/vector.control" ]; then
-  if apt-cache show "postgresql-$PGVER-pgvector" >/dev/null 2>&1 && apt_install "postgresql-$PGVER-pgvector"; then
-    log "installed postgresql-$PGVER-pgvector"
+have_vector=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$sharedir/extension/vector.control" 2>/dev/null || true)
+if [ -z "$have_vector" ] || dpkg --compare-versions "$have_vector" lt "$PGVECTOR_MIN"; then
+  [ -z "$have_vector" ] || log "pgvector $have_vector is older than $PGVECTOR_MIN: upgrading"
+  candidate=$(apt-cache policy "postgresql-$PGVER-pgvector" 2>/dev/null | awk '/Candidate:/{print $2}')
+  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge "$PGVECTOR_MIN" \
+    && apt_install "postgresql-$PGVER-pgvector"; then
+    log "installed postgresql-$PGVER-pgvector $candidate"
   else
     # Not packaged for this release (e.g. bookworm): build Debian's own source package from trixie,
     # fetched through the machine's mirror without touching its apt sources.
@@ -74,6 +80,8 @@ for db in "$DB_MAIN" "$DB_VECTOR"; do
   fi
 done
 psql_admin -d "$DB_VECTOR" -c "CREATE EXTENSION IF NOT EXISTS vector"
+# A database created under an older pgvector keeps its old extension version until updated.
+psql_admin -d "$DB_VECTOR" -c "ALTER EXTENSION vector UPDATE"
 
 # --- Redis ------------------------------------------------------------------
 if ! command -v redis-server >/dev/null 2>&1; then

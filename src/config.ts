@@ -26,6 +26,7 @@ const EnvSchema = Type.Object({
   JOB_LOCK_SECONDS: Type.Integer({ minimum: 2, maximum: 3600, default: 60 }),
   S3_BUCKET: Type.Optional(Type.String({ minLength: 3 })),
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
   S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -60,6 +61,8 @@ export type StorageTarget =
       kind: 's3';
       bucket: string;
       endpoint: string | undefined;
+      /** Endpoint written into presigned image links when users reach S3 at another address than FacePass does. */
+      publicEndpoint: string | undefined;
       region: string;
       accessKeyId: string | undefined;
       secretAccessKey: string | undefined;
@@ -149,9 +152,9 @@ function describe(schema: unknown): string {
 function toConfig(env: Env): Config {
   const dataDir = path.resolve(env.FACEPASS_DATA_DIR);
   const problems: string[] = [];
-  const s3Fields = [env.S3_ENDPOINT, env.S3_ACCESS_KEY_ID, env.S3_SECRET_ACCESS_KEY];
+  const s3Fields = [env.S3_ENDPOINT, env.S3_PUBLIC_ENDPOINT, env.S3_ACCESS_KEY_ID, env.S3_SECRET_ACCESS_KEY];
   if (!env.S3_BUCKET && s3Fields.some((v) => v !== undefined)) {
-    problems.push('S3_BUCKET is required when S3_ENDPOINT or S3 credentials are set');
+    problems.push('S3_BUCKET is required when S3_ENDPOINT, S3_PUBLIC_ENDPOINT or S3 credentials are set');
   }
   if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
@@ -173,6 +176,7 @@ function toConfig(env: Env): Config {
           kind: 's3',
           bucket: env.S3_BUCKET,
           endpoint: env.S3_ENDPOINT,
+          publicEndpoint: env.S3_PUBLIC_ENDPOINT,
           region: env.S3_REGION,
           accessKeyId: env.S3_ACCESS_KEY_ID,
           secretAccessKey: env.S3_SECRET_ACCESS_KEY,

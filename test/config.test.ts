@@ -57,6 +57,16 @@ describe('config', () => {
     assert.throws(() => loadConfig({ S3_ENDPOINT: 'http://minio:9000' }), /S3_BUCKET is required/);
   });
 
+  it('takes S3_PUBLIC_ENDPOINT for presigned links only with a bucket, as a URL', () => {
+    const config = loadConfig({ S3_BUCKET: 'photos', S3_ENDPOINT: 'http://minio:9000', S3_PUBLIC_ENDPOINT: 'https://photos.example.com' });
+    assert.equal(config.storage.kind === 's3' && config.storage.endpoint, 'http://minio:9000');
+    assert.equal(config.storage.kind === 's3' && config.storage.publicEndpoint, 'https://photos.example.com');
+    const unset = loadConfig({ S3_BUCKET: 'photos' }).storage;
+    assert.equal(unset.kind === 's3' && unset.publicEndpoint, undefined, 'unset: links use S3_ENDPOINT');
+    assert.throws(() => loadConfig({ S3_PUBLIC_ENDPOINT: 'http://localhost:9000' }), /S3_BUCKET is required/);
+    assert.throws(() => loadConfig({ S3_BUCKET: 'photos', S3_PUBLIC_ENDPOINT: 'localhost:9000' }), /S3_PUBLIC_ENDPOINT=/);
+  });
+
   it('treats empty variables as unset', () => {
     assert.equal(loadConfig({ PORT: '', REDIS_URL: ' ' }).http.port, 8000);
   });

@@ -5,9 +5,35 @@ import { Readable } from 'node:stream';
 import { createS3Storage } from '../src/storage/s3-storage.js';
 import { createLocalStorage } from '../src/storage/local-storage.js';
 import { createUrlSigner } from '../src/storage/url-signer.js';
-import { ObjectNotFoundError, streamToBuffer, type PhotoStorage } from '../src/storage/index.js';
+import { createStorage, ObjectNotFoundError, streamToBuffer, type PhotoStorage } from '../src/storage/index.js';
+import { loadConfig } from '../src/config.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { startS3, tempDir } from './helpers/services.js';
+
+/**
+ * Checks a presigned GET's AWS Signature V4 (query form) for the host in its URL. s3rver does not check
+ * query signatures, so this is how a test sees which host a link was signed for (MinIO and S3 refuse
+ * a link whose Host differs from the signed one).
+ */
+function signatureValid(link: string, secretAccessKey: string): boolean {
+  const url = new URL(link);
+  const q = url.searchParams;
+  const amzDate = q.get('X-Amz-Date') ?? '';
+  const [, day, region, service] = (q.get('X-Amz-Credential') ?? '').split('/');
+  assert.equal(q.get('X-Amz-SignedHeaders'), 'host', 'only the host is signed');
+  const rfc3986 = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const query = [...q.entries()]
+    .filter(([k]) => k !== 'X-Amz-Signature')
+    .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
+    .sort()
+    .join('&');
+  const canonical = ['GET', url.pathname, query, `host:${url.host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const scope = `${day}/${region}/${service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, crypto.createHash('sha256').update(canonical).digest('hex')].join('\n');
+  const hmac = (key: crypto.BinaryLike, data: string) => crypto.createHmac('sha256', key).update(data).digest();
+  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day ?? ''), region ?? ''), service ?? ''), 'aws4_request');
+  return crypto.createHmac('sha256', key).update(toSign).digest('hex') === q.get('X-Amz-Signature');
+}
 
 /** The contract every storage must keep, run against S3 (s3rver) and the local disk. */
 function storageContract(name: string, open: () => Promise<{ storage: PhotoStorage; cleanup(): Promise<void> }>): void {
@@ -84,6 +110,57 @@ describe('time-limited image URLs', () => {
       await storage.close();
       await s3.stop();
     }
+  });
+
+  describe('S3_PUBLIC_ENDPOINT: links for the address users reach', () => {
+    it('links name and are signed for the public host, and download through it', async () => {
+      const s3 = await startS3();
+      // One server, two names, as with docker compose: FacePass reaches it as 127.0.0.1 ("minio"),
+      // users as localhost.
+      const publicEndpoint = `http://localhost:${new URL(s3.endpoint).port}`;
+      const env = { S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_PUBLIC_ENDPOINT: publicEndpoint, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, URL_SIGNING_SECRET: 'x'.repeat(32) };
+      const { storage } = await createStorage(loadConfig(env));
+      try {
+        await storage.put('events/5/p.jpg', Buffer.from('photo-bytes'), 'image/jpeg');
+        const link = await storage.url('events/5/p.jpg', 300);
+        assert.equal(new URL(link).origin, publicEndpoint);
+        assert.equal(new URL(link).pathname, `/${s3.bucket}/events/5/p.jpg`);
+        assert.ok(signatureValid(link, s3.secretAccessKey), 'signed for the public host');
+        const internal = new URL(link);
+        internal.host = new URL(s3.endpoint).host;
+        assert.equal(signatureValid(internal.toString(), s3.secretAccessKey), false, 'not for the internal one');
+        const res = await fetch(link);
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), 'photo-bytes');
+
+        // Without it, links are made for S3_ENDPOINT.
+        const plain = (await createStorage(loadConfig({ ...env, S3_PUBLIC_ENDPOINT: '' }))).storage;
+        const plainLink = await plain.url('events/5/p.jpg', 300);
+        await plain.close();
+        assert.equal(new URL(plainLink).origin, s3.endpoint);
+        assert.ok(signatureValid(plainLink, s3.secretAccessKey));
+      } finally {
+        await storage.close();
+        await s3.stop();
+      }
+    });
+
+    it('is used for presigning only: storage traffic goes to S3_ENDPOINT', async () => {
+      const s3 = await startS3();
+      // Nothing listens on port 1: any request sent to the public endpoint would fail.
+      const storage = createS3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, publicEndpoint: 'http://127.0.0.1:1', region: 'us-east-1', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true });
+      try {
+        await storage.ping();
+        await storage.put('events/6/a.jpg', Buffer.from('a'), 'image/jpeg');
+        assert.equal((await storage.getBuffer('events/6/a.jpg')).toString(), 'a');
+        assert.deepEqual(await storage.list('events/6/'), ['events/6/a.jpg']);
+        assert.equal(new URL(await storage.url('events/6/a.jpg', 60)).origin, 'http://127.0.0.1:1');
+        assert.equal(await storage.deletePrefix('events/6/'), 1);
+      } finally {
+        await storage.close();
+        await s3.stop();
+      }
+    });
   });
 
   describe('local disk: signed links served by the API', () => {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I18n } from '@grammyjs/i18n';
 import type { BaseContext } from './context.js';
@@ -24,9 +23,8 @@ export function createI18n(): I18n<BaseContext> {
     fluentBundleOptions: { useIsolating: false },
     localeNegotiator: (ctx) => toLanguage(ctx.participant?.language ?? ctx.from?.language_code),
   });
-  // Next to this module under tsx; a compiled build (dist/src/bot) reads them from the sources.
-  const here = fileURLToPath(new URL('./locales', import.meta.url));
-  i18n.loadLocalesDirSync(existsSync(here) ? here : fileURLToPath(new URL('../../../src/bot/locales', import.meta.url)));
+  // Next to this module, in the sources and in the build (which copies them: scripts/copy-build-assets.js).
+  i18n.loadLocalesDirSync(fileURLToPath(new URL('./locales', import.meta.url)));
   return i18n;
 }
 

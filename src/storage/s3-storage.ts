@@ -16,6 +16,12 @@ import { assertSafeKey, ObjectNotFoundError, streamToBuffer, type PhotoStorage }
 export interface S3StorageOptions {
   bucket: string;
   endpoint: string | undefined;
+  /**
+   * Endpoint presigned links are made for, when users reach the service at another address than
+   * FacePass does (docker compose: FacePass uses http://minio:9000, browsers http://localhost:9000).
+   * @defaultValue `endpoint`
+   */
+  publicEndpoint?: string | undefined;
   region: string;
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
@@ -25,9 +31,9 @@ export interface S3StorageOptions {
 
 /** Photos in a private S3 bucket; `url` presigns a GET. */
 export function createS3Storage(options: S3StorageOptions): PhotoStorage {
-  const client = new S3Client({
+  const clientFor = (endpoint: string | undefined): S3Client => new S3Client({
     region: options.region,
-    endpoint: options.endpoint,
+    endpoint,
     forcePathStyle: options.forcePathStyle,
     credentials:
       options.accessKeyId && options.secretAccessKey
@@ -40,6 +46,10 @@ export function createS3Storage(options: S3StorageOptions): PhotoStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  const client = clientFor(options.endpoint);
+  // The signature covers the host, so links for another address need a client configured with it.
+  // Presigning is local: this client never sends a request.
+  const presigner = options.publicEndpoint && options.publicEndpoint !== options.endpoint ? clientFor(options.publicEndpoint) : client;
   const Bucket = options.bucket;
 
   const list = async (prefix: string): Promise<string[]> => {
@@ -97,13 +107,14 @@ export function createS3Storage(options: S3StorageOptions): PhotoStorage {
     list,
     async url(key, ttlSeconds) {
       assertSafeKey(key);
-      return getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
+      return getSignedUrl(presigner, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
     },
     async ping() {
       await client.send(new HeadBucketCommand({ Bucket }));
     },
     async close() {
       client.destroy();
+      if (presigner !== client) presigner.destroy();
     },
   };
 }
