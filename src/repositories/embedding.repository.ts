@@ -53,6 +53,16 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
       return Number(result.numDeletedRows);
     },
 
+    /** Every event id that has photo or participant embeddings (the orphan sweep checks them against db_main). */
+    async listEventIds(): Promise<number[]> {
+      const rows = await db
+        .selectFrom('face_embeddings')
+        .select('event_id')
+        .union(db.selectFrom('participant_embeddings').select('event_id'))
+        .execute();
+      return rows.map((r) => r.event_id);
+    },
+
     async countByEvent(eventId: number): Promise<number> {
       const row = await db
         .selectFrom('face_embeddings')

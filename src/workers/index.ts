@@ -13,6 +13,7 @@ import { createSendLiveDeliveriesHandler } from './send-live-deliveries.worker.j
 import { createRecoverLiveDeliveriesHandler } from './recover-live-deliveries.worker.js';
 import { createIndexEventVectorsHandler } from './index-event-vectors.worker.js';
 import { createVectorIndexService } from '../services/vector-index.service.js';
+import { createSweepIngestHandler } from './sweep-ingest.worker.js';
 
 /** Similarity threshold of live delivery: the same operating point as searches. */
 const LIVE_DELIVERY_THRESHOLD = 0.7;
@@ -67,6 +68,7 @@ export function createJobHandlers(
       'recover-live-deliveries': createRecoverLiveDeliveriesHandler({ delivery }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
+    'sweep-ingest': createSweepIngestHandler({ sweep: deps.services.ingestSweep }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),
