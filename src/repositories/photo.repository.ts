@@ -232,19 +232,23 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
 
     /**
      * Photos of live events still `pending` or `processing` that have not moved since `before`
-     * (the ingest sweep's candidates), oldest first.
+     * (the ingest sweep's candidates), by id after `afterId`: the sweep pages through all of them.
      */
-    async listUnfinished(before: Date, limit: number): Promise<{ id: number; event_id: number; s3_key: string; requeues: number }[]> {
+    async listUnfinished(
+      before: Date,
+      page: { afterId: number; limit: number },
+    ): Promise<{ id: number; event_id: number; s3_key: string; requeues: number }[]> {
       return db
         .selectFrom('faces')
         .select(['id', 'event_id', 's3_key', 'requeues'])
         .where('status', 'in', ['pending', 'processing'])
         .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
+        .where('id', '>', page.afterId)
         .where(({ exists, selectFrom }) =>
           exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
         )
-        .orderBy(sql`coalesce(updated_at, created_at)`)
-        .limit(limit)
+        .orderBy('id')
+        .limit(page.limit)
         .execute();
     },
 

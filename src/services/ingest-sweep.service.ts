@@ -5,7 +5,7 @@ import type { PhotoStorage } from '../storage/index.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import type { EventCleanupService } from './event-cleanup.service.js';
 
-/** Unfinished photos looked at per sweep: a backlog is worked off over the next runs. */
+/** Unfinished photos read per page (the sweep pages through all of them). */
 const BATCH = 500;
 
 /** What one sweep found and did. */
@@ -44,7 +44,18 @@ export function createIngestSweepService(deps: {
   const { events, photos, embeddings, storage, jobs, cleanup, leaseMs, maxRequeues } = deps;
 
   const repairUnfinished = async (report: SweepReport, before: Date): Promise<void> => {
-    for (const photo of await photos.listUnfinished(before, BATCH)) {
+    // A long backlog of photos whose jobs wait is normal: every page is read, so one stuck photo
+    // behind thousands of queued ones is still found.
+    for (let afterId = 0; ; ) {
+      const page = await photos.listUnfinished(before, { afterId, limit: BATCH });
+      if (page.length === 0) return;
+      afterId = page[page.length - 1]!.id;
+      await repairPage(report, page);
+    }
+  };
+
+  const repairPage = async (report: SweepReport, page: Awaited<ReturnType<typeof photos.listUnfinished>>): Promise<void> => {
+    for (const photo of page) {
       const job = { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id };
       if (await jobs.isLive('process-photo', job)) {
         report.queued += 1;

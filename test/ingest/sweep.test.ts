@@ -87,6 +87,28 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
     }
   });
 
+  it('finds a stuck photo behind a long backlog of photos whose jobs wait', async () => {
+    const eventId = await newEvent();
+    const rows = await t.deps.dbs.main
+      .insertInto('faces')
+      .values(Array.from({ length: 501 }, (_, i) => ({ event_id: eventId, image_url: `events/${eventId}/b${i}.jpg`, s3_key: `events/${eventId}/b${i}.jpg` })))
+      .returning('id')
+      .execute();
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b);
+    const stuck = ids[ids.length - 1]!;
+    // Every photo but the last has its job waiting: more than one page of the sweep's reads.
+    await queue().addBulk(
+      ids.slice(0, -1).map((id) => ({ name: 'process-photo', data: { faceId: id, s3Key: `events/${eventId}/x.jpg`, eventId }, opts: { jobId: `process-photo-${id}` } })),
+    );
+    const report = await sweepLater();
+    assert.equal(report.requeued, 1);
+    assert.ok(report.queued >= 500);
+    assert.equal((await photoOf(stuck))?.requeues, 1);
+    assert.equal(await queue().getJobState(`process-photo-${stuck}`), 'waiting');
+    await queue().drain();
+    await t.deps.dbs.main.updateTable('faces').set({ status: 'failed' }).where('event_id', '=', eventId).execute();
+  });
+
   it('purges photos, embeddings and objects whose event row is gone, and nothing of a live event', async () => {
     const kept = await newEvent();
     const keptPhoto = await upload(kept, 6);
