@@ -24,6 +24,9 @@ const EnvSchema = Type.Object({
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   JOB_LOCK_SECONDS: Type.Integer({ minimum: 2, maximum: 3600, default: 60 }),
+  SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 10, maximum: 86400, default: 300 }),
+  SWEEP_LEASE_SECONDS: Type.Integer({ minimum: 1, maximum: 604800, default: 900 }),
+  SWEEP_MAX_REQUEUES: Type.Integer({ minimum: 0, maximum: 100, default: 3 }),
   S3_BUCKET: Type.Optional(Type.String({ minLength: 3 })),
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -81,6 +84,11 @@ export interface Config {
   redisUrl: string | undefined;
   /** `lockSeconds`: how long a job stays claimed without a heartbeat before a crashed worker's job is run again. */
   queue: { prefix: string; attempts: number; concurrency: number; lockSeconds: number };
+  /**
+   * The ingest sweep: runs every `intervalSeconds`; a photo unfinished for `leaseSeconds` without a live
+   * job is queued again, at most `maxRequeues` times, then failed; events gone that long are purged.
+   */
+  sweep: { intervalSeconds: number; leaseSeconds: number; maxRequeues: number };
   storage: StorageTarget;
   imageUrlTtlSeconds: number;
   /** `undefined` means: generate one and keep it under the data directory. */
@@ -171,6 +179,7 @@ function toConfig(env: Env): Config {
     databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
     redisUrl: env.REDIS_URL,
     queue: { prefix: env.QUEUE_PREFIX, attempts: env.JOB_ATTEMPTS, concurrency: env.WORKER_CONCURRENCY, lockSeconds: env.JOB_LOCK_SECONDS },
+    sweep: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, leaseSeconds: env.SWEEP_LEASE_SECONDS, maxRequeues: env.SWEEP_MAX_REQUEUES },
     storage: env.S3_BUCKET
       ? {
           kind: 's3',

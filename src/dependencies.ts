@@ -12,6 +12,7 @@ import { createPhotoRepository } from './repositories/photo.repository.js';
 import { createEmbeddingRepository } from './repositories/embedding.repository.js';
 import { createPhotographerService } from './services/photographer.service.js';
 import { createEventService } from './services/event.service.js';
+import { createIngestSweepService } from './services/ingest-sweep.service.js';
 import { createEventCleanupService } from './services/event-cleanup.service.js';
 import { createPhotoService } from './services/photo.service.js';
 import { createSearchService } from './services/search.service.js';
@@ -72,10 +73,21 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
     waiter,
     timeoutMs: config.search.timeoutMs,
   });
+  const eventCleanup = createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, storage });
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     events: createEventService({ events: repos.events, jobs }),
-    eventCleanup: createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, storage }),
+    eventCleanup,
+    ingestSweep: createIngestSweepService({
+      events: repos.events,
+      photos: repos.photos,
+      embeddings: repos.embeddings,
+      storage,
+      jobs,
+      cleanup: eventCleanup,
+      leaseMs: config.sweep.leaseSeconds * 1000,
+      maxRequeues: config.sweep.maxRequeues,
+    }),
     photos: createPhotoService({
       events: repos.events,
       photos: repos.photos,

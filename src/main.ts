@@ -67,6 +67,10 @@ export async function startService(config: Config, roles: readonly Role[], logge
       for (const eventId of await deps.repositories.events.listPendingDeletion()) {
         await deps.jobs.enqueue('delete-event', { eventId });
       }
+      // Photos a crash or a lost job left unfinished, and data of events that are gone, are looked for
+      // now (one run per start; several at once are safe) and every SWEEP_INTERVAL_SECONDS.
+      await deps.jobs.enqueue('sweep-ingest', {});
+      await deps.jobs.repeat('sweep-ingest', {}, config.sweep.intervalSeconds * 1000);
       // Live deliveries a crashed worker left mid-send are looked for now and as often as BullMQ looks
       // for a crashed worker's jobs.
       if (handlers['recover-live-deliveries']) await deps.jobs.repeat('recover-live-deliveries', {}, config.queue.lockSeconds * 1000);

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createS3Storage } from '../src/storage/s3-storage.js';
 import { createLocalStorage } from '../src/storage/local-storage.js';
@@ -68,6 +70,15 @@ function storageContract(name: string, open: () => Promise<{ storage: PhotoStora
       assert.deepEqual(await storage.list('events/20/'), ['events/20/c.jpg'], 'a prefix does not spill into a sibling');
     });
 
+    it('lists the folders directly under a prefix (the orphan sweep reads event ids this way)', async () => {
+      for (const key of ['events/31/a.jpg', 'events/31/previews/a.jpg', 'events/32/b.jpg']) await storage.put(key, Buffer.from(key), 'image/jpeg');
+      const folders = await storage.listFolders('events/');
+      assert.ok(folders.includes('31') && folders.includes('32'), JSON.stringify(folders));
+      assert.ok(!folders.some((f) => f.includes('/')), 'only direct children');
+      assert.deepEqual(await storage.listFolders('events/31/'), ['previews']);
+      assert.deepEqual(await storage.listFolders('nothing-here/'), []);
+    });
+
     it('refuses keys that could escape their namespace', async () => {
       for (const key of ['../etc/passwd', '/abs.jpg', 'events//x.jpg', 'events/../x.jpg', '']) {
         await assert.rejects(storage.put(key, Buffer.from('x'), 'image/jpeg'), /Unsafe storage key/, key);
@@ -90,6 +101,31 @@ storageContract('local-disk', async () => {
   const tmp = await tempDir();
   const storage = createLocalStorage({ dir: tmp.dir, publicUrl: 'http://localhost:1', signer: createUrlSigner('x'.repeat(32)) });
   return { storage, cleanup: () => tmp.remove() };
+});
+
+describe('local disk: photo files are private to the service user', () => {
+  it('writes files 0600 in folders 0700, whatever the umask lets through', async () => {
+    const tmp = await tempDir();
+    // The most permissive umask: the modes must come from the storage itself, not the environment.
+    const previous = process.umask(0);
+    try {
+      const root = path.join(tmp.dir, 'photos');
+      const storage = createLocalStorage({ dir: root, publicUrl: 'http://localhost:1', signer: createUrlSigner('x'.repeat(32)) });
+      await storage.ping();
+      await storage.put('events/7/p.jpg', Buffer.from('photo'), 'image/jpeg');
+      await storage.put('events/7/previews/p.jpg', Readable.from([Buffer.from('preview')]), 'image/jpeg');
+      const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
+      for (const dir of [root, path.join(root, 'events'), path.join(root, 'events', '7'), path.join(root, 'events', '7', 'previews')]) {
+        assert.equal((await mode(dir)).toString(8), '700', dir);
+      }
+      for (const file of [path.join(root, 'events', '7', 'p.jpg'), path.join(root, 'events', '7', 'previews', 'p.jpg')]) {
+        assert.equal((await mode(file)).toString(8), '600', file);
+      }
+    } finally {
+      process.umask(previous);
+      await tmp.remove();
+    }
+  });
 });
 
 describe('time-limited image URLs', () => {

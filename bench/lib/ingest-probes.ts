@@ -39,6 +39,7 @@ export function timedStorage(storage: PhotoStorage, clock: StageClock): PhotoSto
     delete: (key) => storage.delete(key),
     deletePrefix: (prefix) => storage.deletePrefix(prefix),
     list: (prefix) => storage.list(prefix),
+    listFolders: (prefix) => storage.listFolders(prefix),
     url: (key, ttl) => storage.url(key, ttl),
     ping: () => storage.ping(),
     close: () => storage.close(),

@@ -26,6 +26,8 @@ export interface FaceTable {
   thumbnail_key: string | null;
   error: string | null;
   processed_at: Date | null;
+  /** Times the ingest sweep queued the photo again after its job was lost. */
+  requeues: ColumnType<number, number | undefined, number>;
 }
 export type FaceRow = Selectable<FaceTable>;
 export type InsertableFaceRow = Insertable<FaceTable>;

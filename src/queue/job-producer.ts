@@ -22,10 +22,21 @@ export interface JobProducer {
    * sets it up: calling again (every worker start does) updates it, never adds a second.
    */
   repeat<N extends JobName>(name: N, data: JobOf<N>, everyMs: number): Promise<void>;
+  /**
+   * Queues a job with a stable id (see `jobIdOf`) again unless it is waiting or running: a finished
+   * job of that id (completed or failed) is removed first, so BullMQ does not ignore the add.
+   * Safe to race: BullMQ keeps one job per id. Returns the id and whether a job was added.
+   */
+  requeue<N extends JobName>(name: N, data: JobOf<N>): Promise<{ id: string; added: boolean }>;
+  /** True while the job with this payload's stable id is waiting, delayed or running. */
+  isLive<N extends JobName>(name: N, data: JobOf<N>): Promise<boolean>;
   /** The BullMQ queue behind a name (progress views, tests). */
   queue(name: QueueName): Queue;
   close(): Promise<void>;
 }
+
+/** Job states in which BullMQ will still run (or is running) the job. */
+const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 export function createJobProducer(connection: Redis, options: { prefix: string; attempts: number }): JobProducer {
   const queues = new Map<QueueName, Queue>(
@@ -47,6 +58,22 @@ export function createJobProducer(connection: Redis, options: { prefix: string; 
     },
     async repeat(name, data, everyMs) {
       await queue(QUEUE_OF[name]).upsertJobScheduler(name, { every: everyMs }, { name, data });
+    },
+    async requeue(name, data) {
+      const id = jobIdOf(name, data);
+      if (!id) throw new Error(`${name} jobs have no stable id to requeue by`);
+      const q = queue(QUEUE_OF[name]);
+      const state = await q.getJobState(id);
+      if (LIVE_STATES.has(state)) return { id, added: false };
+      // A finished job keeps its id in the history; remove it, or the add is ignored.
+      if (state === 'completed' || state === 'failed') await q.remove(id);
+      await q.add(name, data, { jobId: id });
+      return { id, added: true };
+    },
+    async isLive(name, data) {
+      const id = jobIdOf(name, data);
+      if (!id) throw new Error(`${name} jobs have no stable id`);
+      return LIVE_STATES.has(await queue(QUEUE_OF[name]).getJobState(id));
     },
     queue,
     async close() {

@@ -12,8 +12,14 @@ export interface JobContext<N extends JobName> {
   logger: Logger;
 }
 
-/** A job handler: returns an explicit outcome; throws for a transient error (the job is retried). */
-export type JobHandler<N extends JobName> = (ctx: JobContext<N>) => Promise<JobOutcome<JobResults[N]>>;
+/**
+ * A job handler: returns an explicit outcome; throws for a transient error (the job is retried).
+ * `onFinalFailure`, when set, runs once BullMQ gives the job up (attempts used up, an
+ * UnrecoverableError, or stalled too often): the place to record the failure on the job's subject.
+ */
+export type JobHandler<N extends JobName> = ((ctx: JobContext<N>) => Promise<JobOutcome<JobResults[N]>>) & {
+  onFinalFailure?: (data: JobOf<N>, reason: string, logger: Logger) => Promise<void>;
+};
 export type JobHandlers = { [N in JobName]?: JobHandler<N> };
 
 /** Running workers, one per queue that has handlers. */
@@ -55,6 +61,7 @@ export function startJobWorkers(options: {
     return outcome.status === 'success' ? outcome.result : { skipped: outcome.reason };
   };
 
+  const hooks = new Set<Promise<void>>();
   // Each worker gets a connection of its own, closed with it (BullMQ leaves passed-in connections open).
   const connections = queues.map(() => options.connection.duplicate());
   const workers = queues.map((queue, i) => {
@@ -69,6 +76,20 @@ export function startJobWorkers(options: {
     });
     worker.on('failed', (job, error) => {
       logger.warn({ job: job?.id, jobName: job?.name, attempts: job?.attemptsMade, err: error.message }, 'job attempt failed');
+      const hook = job && (handlers[job.name as JobName] as JobHandler<JobName> | undefined)?.onFinalFailure;
+      if (!job || !hook) return;
+      const log = logger.child({ job: job.id, jobName: job.name });
+      // 'failed' fires for every failed attempt; only a job left in the failed set is given up (a
+      // retried one is delayed or waiting). If this process dies first, the ingest sweep finds the
+      // photo without a live job.
+      const running = job
+        .isFailed()
+        .then(async (final) => {
+          if (final) await hook(job.data as JobOf<JobName>, error.message, log);
+        })
+        .catch((err: unknown) => log.error({ err }, 'final-failure hook failed'))
+        .finally(() => hooks.delete(running));
+      hooks.add(running);
     });
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     return worker;
@@ -78,6 +99,7 @@ export function startJobWorkers(options: {
     async close() {
       // Worker.close() waits for active jobs to finish before resolving.
       await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([...hooks]);
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

@@ -34,6 +34,11 @@ export interface JobPayloads {
    * lease and schedules their events' flushes, which send them again.
    */
   'recover-live-deliveries': Record<string, never>;
+  /**
+   * Repeated every SWEEP_INTERVAL_SECONDS and run at each worker start: re-queues photos stuck
+   * without a live job, fails those re-queued too often, purges data of events that are gone.
+   */
+  'sweep-ingest': Record<string, never>;
   /** Builds the partial HNSW index of an event that grew past VECTOR_INDEX_MIN_FACES. Idempotent. */
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
   /** Recomputes the cohort value of every face of a grown event (match decision, issue #12). Idempotent. */
@@ -85,6 +90,7 @@ export interface JobResults {
   'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
   'refresh-face-cohorts': { faces: number };
+  'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[] };
 }
 
 export type JobName = keyof JobPayloads;
@@ -100,6 +106,7 @@ export const QUEUE_OF = {
   'recover-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
   'refresh-face-cohorts': 'maintenance',
+  'sweep-ingest': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];

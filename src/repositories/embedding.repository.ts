@@ -103,6 +103,16 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
       return Number(result.numDeletedRows);
     },
 
+    /** Every event id that has photo or participant embeddings (the orphan sweep checks them against db_main). */
+    async listEventIds(): Promise<number[]> {
+      const rows = await db
+        .selectFrom('face_embeddings')
+        .select('event_id')
+        .union(db.selectFrom('participant_embeddings').select('event_id'))
+        .execute();
+      return rows.map((r) => r.event_id);
+    },
+
     async countByEvent(eventId: number, modelPack?: string): Promise<number> {
       let query = db.selectFrom('face_embeddings').select((eb) => eb.fn.countAll<number>().as('n')).where('event_id', '=', eventId);
       if (modelPack !== undefined) query = query.where('model_pack', '=', modelPack);

@@ -124,6 +124,19 @@ export function createEventRepository(db: Kysely<MainDatabase>) {
       return rows.map((r) => r.id);
     },
 
+    /** Which of these ids have an event row (deleted or not). */
+    async existingIds(ids: number[]): Promise<Set<number>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db.selectFrom('events').select('id').where('id', 'in', ids).execute();
+      return new Set(rows.map((r) => r.id));
+    },
+
+    /** Events marked deleted before `before` whose cascade has not finished (its job was lost or failed). */
+    async listDeletedBefore(before: Date): Promise<number[]> {
+      const rows = await db.selectFrom('events').select('id').where('deleted_at', '<', before).execute();
+      return rows.map((r) => r.id);
+    },
+
     async purge(id: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('participant_events').where('event_id', '=', id).execute();

@@ -19,6 +19,8 @@ export interface Photo {
   preview_key: string | null;
   thumbnail_key: string | null;
   error: string | null;
+  /** Times the ingest sweep queued it again after its job was lost. */
+  requeues: number;
   created_at: Date;
   processed_at: Date | null;
 }
@@ -50,6 +52,7 @@ const toPhoto = (r: FaceRow): Photo => ({
   preview_key: r.preview_key,
   thumbnail_key: r.thumbnail_key,
   error: r.error,
+  requeues: r.requeues,
   created_at: r.created_at,
   processed_at: r.processed_at,
 });
@@ -60,8 +63,11 @@ const UNIQUE_VIOLATION = '23505';
 export function createPhotoRepository(db: Kysely<MainDatabase>) {
   return {
     /**
-     * Inserts a pending photo; when the event already has one with the same content hash
-     * (a concurrent duplicate upload), returns that one with `duplicate: true` instead.
+     * Inserts a pending photo while the event is live; when the event already has one with the same
+     * content hash (a concurrent duplicate upload), returns that one with `duplicate: true` instead.
+     * Returns undefined when the event was deleted meanwhile. The event row is read FOR SHARE in the
+     * insert's transaction: the deletion's UPDATE of that row waits for the insert to commit (so its
+     * cascade sees the photo), and an insert after the deletion committed finds no live event.
      */
     async insertPending(input: {
       event_id: number;
@@ -71,10 +77,14 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       size_bytes: number;
       content_type: string;
       original_name: string | null;
-    }): Promise<{ photo: Photo; duplicate: boolean }> {
+    }): Promise<{ photo: Photo; duplicate: boolean } | undefined> {
       try {
-        const row = await db.insertInto('faces').values({ ...input, confidence: 0, status: 'pending' }).returningAll().executeTakeFirstOrThrow();
-        return { photo: toPhoto(row), duplicate: false };
+        return await db.transaction().execute(async (trx) => {
+          const live = await trx.selectFrom('events').select('id').where('id', '=', input.event_id).where('deleted_at', 'is', null).forShare().executeTakeFirst();
+          if (!live) return undefined;
+          const row = await trx.insertInto('faces').values({ ...input, confidence: 0, status: 'pending' }).returningAll().executeTakeFirstOrThrow();
+          return { photo: toPhoto(row), duplicate: false };
+        });
       } catch (error) {
         if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
         const existing = await this.findByHash(input.event_id, input.content_hash);
@@ -120,23 +130,57 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       await db.updateTable('faces').set({ status: 'processing', updated_at: new Date() }).where('id', '=', id).where('status', '!=', 'done').execute();
     },
 
-    /** Records a finished photo; false when the photo was deleted meanwhile. */
+    /**
+     * Records a finished photo; false when the photo or its event was deleted meanwhile (the caller
+     * then takes back what it wrote). The event row is read FOR SHARE, so a deletion either commits
+     * before (nothing recorded) or waits and its cascade finds the photo done.
+     */
     async markDone(
       id: number,
       result: { face_count: number; confidence: number; width: number; height: number; preview_key: string; thumbnail_key: string },
     ): Promise<boolean> {
       const now = new Date();
-      const res = await db
-        .updateTable('faces')
-        .set({ ...result, status: 'done', error: null, processed_at: now, updated_at: now })
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return Number(res.numUpdatedRows) === 1;
+      return db.transaction().execute(async (trx) => {
+        const live = await trx
+          .selectFrom('faces')
+          .innerJoin('events', 'events.id', 'faces.event_id')
+          .select('faces.id')
+          .where('faces.id', '=', id)
+          .where('events.deleted_at', 'is', null)
+          .forShare('events')
+          .executeTakeFirst();
+        if (!live) return false;
+        const res = await trx
+          .updateTable('faces')
+          .set({ ...result, status: 'done', error: null, processed_at: now, updated_at: now })
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      });
     },
 
-    async markFailed(id: number, error: string): Promise<void> {
+    /** True while the photo exists and its event is not deleted (processing checks before writing). */
+    async isLive(id: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('faces')
+        .innerJoin('events', 'events.id', 'faces.event_id')
+        .select('faces.id')
+        .where('faces.id', '=', id)
+        .where('events.deleted_at', 'is', null)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Records why a photo cannot be processed. `onlyUnfinished` leaves a photo that is done or failed
+     * already as it is (a late final-failure hook must not undo a success). False when nothing changed.
+     */
+    async markFailed(id: number, error: string, options: { onlyUnfinished?: boolean } = {}): Promise<boolean> {
       const now = new Date();
-      await db.updateTable('faces').set({ status: 'failed', error: error.slice(0, 1000), processed_at: now, updated_at: now }).where('id', '=', id).execute();
+      let query = db.updateTable('faces').set({ status: 'failed', error: error.slice(0, 1000), processed_at: now, updated_at: now }).where('id', '=', id);
+      if (options.onlyUnfinished) query = query.where('status', 'in', ['pending', 'processing']);
+      const res = await query.executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     },
 
     async progress(eventId: number): Promise<EventProgress> {
@@ -184,6 +228,55 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       if (ids.length === 0) return 0;
       const result = await db.deleteFrom('faces').where('id', 'in', ids).executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+
+    /**
+     * Photos of live events still `pending` or `processing` that have not moved since `before`
+     * (the ingest sweep's candidates), by id after `afterId`: the sweep pages through all of them.
+     */
+    async listUnfinished(
+      before: Date,
+      page: { afterId: number; limit: number },
+    ): Promise<{ id: number; event_id: number; s3_key: string; requeues: number }[]> {
+      return db
+        .selectFrom('faces')
+        .select(['id', 'event_id', 's3_key', 'requeues'])
+        .where('status', 'in', ['pending', 'processing'])
+        .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
+        .where('id', '>', page.afterId)
+        .where(({ exists, selectFrom }) =>
+          exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
+        )
+        .orderBy('id')
+        .limit(page.limit)
+        .execute();
+    },
+
+    /**
+     * Counts one more re-queue of an unfinished photo, if nobody did since it was read (several
+     * workers may sweep at once: only one of them wins each round). Moving `updated_at` keeps
+     * the photo out of the next sweeps for a lease.
+     */
+    async claimRequeue(id: number, seenRequeues: number): Promise<boolean> {
+      const res = await db
+        .updateTable('faces')
+        .set({ requeues: seenRequeues + 1, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('requeues', '=', seenRequeues)
+        .where('status', 'in', ['pending', 'processing'])
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    /** Event ids that photos point at but no event row has (left by a crash or an old race). */
+    async listOrphanEventIds(): Promise<number[]> {
+      const rows = await db
+        .selectFrom('faces')
+        .select('event_id')
+        .distinct()
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id'))))
+        .execute();
+      return rows.map((r) => r.event_id);
     },
 
     async countByEvent(eventId: number): Promise<number> {

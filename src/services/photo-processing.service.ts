@@ -32,9 +32,19 @@ export function derivedKeys(s3Key: string): { preview: string; thumbnail: string
   return { preview: `${dir}/previews/${base}.jpg`, thumbnail: `${dir}/thumbs/${base}.jpg` };
 }
 
+/** The previews cannot be made from this image: a retry renders the same bytes the same way. */
+class PreviewRenderError extends Error {
+  constructor(cause: unknown) {
+    super(`could not render previews: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`, { cause });
+    this.name = 'PreviewRenderError';
+  }
+}
+
 async function renderJpeg(image: Buffer, side: number, maxBytes: number): Promise<Buffer> {
   for (const quality of [85, 75, 60]) {
-    const out = await sharp(image, { limitInputPixels: 268_402_689 })
+    // failOn 'error' as in the engine's decoder: libjpeg's warnings (extraneous bytes before a
+    // marker, a premature end with the picture whole) must not fail a photo the engine has read.
+    const out = await sharp(image, { limitInputPixels: 268_402_689, failOn: 'error' })
       .rotate()
       .resize(side, side, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })
@@ -65,9 +75,15 @@ export function createPhotoProcessingService(deps: {
 }) {
   const { photos, embeddings, storage, engine, cohorts, maxTiles } = deps;
   return {
+    /** Marks a photo whose processing was given up as failed; false when it was done, failed or gone already. */
+    giveUp(faceId: number, reason: string): Promise<boolean> {
+      return photos.markFailed(faceId, `Processing failed after every retry: ${reason}`, { onlyUnfinished: true });
+    },
+
     async process(job: { faceId: number; s3Key: string; eventId: number }): Promise<ProcessingOutcome> {
       const photo = await photos.findById(job.faceId);
       if (!photo || photo.event_id !== job.eventId) return { status: 'skipped', reason: 'photo no longer exists' };
+      if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted' };
       await photos.markProcessing(photo.id);
 
       let t = performance.now();
@@ -89,7 +105,9 @@ export function createPhotoProcessingService(deps: {
       const rendering = Promise.all([
         renderJpeg(original, PREVIEW_SIDE, PREVIEW_MAX_BYTES),
         renderJpeg(original, THUMBNAIL_SIDE, PREVIEW_MAX_BYTES),
-      ]);
+      ]).catch((error: unknown) => {
+        throw new PreviewRenderError(error);
+      });
       rendering.catch(() => undefined); // awaited below; an undecodable image is reported by analyze()
       let analysis;
       try {
@@ -104,7 +122,17 @@ export function createPhotoProcessingService(deps: {
       const analyze_ms = elapsed(t);
 
       t = performance.now();
-      const [preview, thumbnail] = await rendering;
+      let preview: Buffer;
+      let thumbnail: Buffer;
+      try {
+        [preview, thumbnail] = await rendering;
+      } catch (error) {
+        if (!(error instanceof PreviewRenderError)) throw error;
+        await photos.markFailed(photo.id, error.message);
+        return { status: 'failed', reason: error.message };
+      }
+      // A photo of an event deleted meanwhile is the cascade's to remove: write nothing for it.
+      if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted during processing' };
       await Promise.all([storage.put(keys.preview, preview, 'image/jpeg'), storage.put(keys.thumbnail, thumbnail, 'image/jpeg')]);
       const previews_ms = elapsed(t);
 
@@ -125,7 +153,7 @@ export function createPhotoProcessingService(deps: {
         thumbnail_key: keys.thumbnail,
       });
       if (!stillThere) {
-        // Deleted while we worked: take back what this run wrote.
+        // The photo or its event was deleted while we worked: take back what this run wrote.
         await embeddings.deleteByPhotos([photo.id]);
         await Promise.all([storage.delete(keys.preview), storage.delete(keys.thumbnail)]);
         return { status: 'skipped', reason: 'photo deleted during processing' };

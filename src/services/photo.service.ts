@@ -70,13 +70,22 @@ function digestStream(): { stream: Transform; digest(): { hash: string; size: nu
   return { stream, digest: () => ({ hash: hash.digest('hex'), size }) };
 }
 
+/** Maps a job queue failure to 503, which clients retry. */
+async function queued<T>(job: Promise<T>): Promise<T> {
+  try {
+    return await job;
+  } catch (error) {
+    throw new UnavailableError('Job queue', error);
+  }
+}
+
 /** Photo upload, listing, progress and deletion, scoped to the event's owner. */
 export function createPhotoService(deps: {
   events: EventRepository;
   photos: PhotoRepository;
   embeddings: EmbeddingRepository;
   storage: PhotoStorage;
-  jobs: Pick<JobProducer, 'enqueue'>;
+  jobs: Pick<JobProducer, 'enqueue' | 'requeue'>;
   imageUrlTtlSeconds: number;
 }) {
   const { events, photos, embeddings, storage, jobs } = deps;
@@ -85,6 +94,17 @@ export function createPhotoService(deps: {
     const event = await events.findOwned(photographerId, eventId);
     if (!event) throw new NotFoundError('Event');
     return event;
+  };
+
+  /**
+   * A duplicate of a photo still waiting for processing: its job may be gone (the queue failed after
+   * the row was written, or Redis lost it), and the client's retry is the moment to queue it again.
+   * A job still waiting or running is left alone.
+   */
+  const resumeIfStalled = async (photo: Photo): Promise<string | null> => {
+    if (photo.status !== 'pending' && photo.status !== 'processing') return null;
+    const { id } = await jobs.requeue('process-photo', { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id });
+    return id;
   };
 
   return {
@@ -137,10 +157,10 @@ export function createPhotoService(deps: {
       const existing = await photos.findByHash(eventId, hash);
       if (existing) {
         await storage.delete(key).catch(() => undefined);
-        return { photo: existing, taskId: null, duplicate: true };
+        return { photo: existing, taskId: await queued(resumeIfStalled(existing)), duplicate: true };
       }
 
-      let inserted: { photo: Photo; duplicate: boolean };
+      let inserted: { photo: Photo; duplicate: boolean } | undefined;
       try {
         inserted = await photos.insertPending({
           event_id: eventId,
@@ -155,11 +175,19 @@ export function createPhotoService(deps: {
         await storage.delete(key).catch(() => undefined);
         throw new UnavailableError('Database', error);
       }
+      if (!inserted) {
+        // The event was deleted while the file streamed in: its cascade has run or will run without
+        // this photo, so nothing of it may stay behind.
+        await storage.delete(key).catch(() => undefined);
+        throw new NotFoundError('Event');
+      }
       if (inserted.duplicate) {
         await storage.delete(key).catch(() => undefined);
-        return { photo: inserted.photo, taskId: null, duplicate: true };
+        return { photo: inserted.photo, taskId: await queued(resumeIfStalled(inserted.photo)), duplicate: true };
       }
-      const taskId = await jobs.enqueue('process-photo', { faceId: inserted.photo.id, s3Key: key, eventId });
+      // The row is written: a queue failure now answers 503, and the client's retry (a duplicate)
+      // or the worker's sweep queues the photo again.
+      const taskId = await queued(jobs.enqueue('process-photo', { faceId: inserted.photo.id, s3Key: key, eventId }));
       return { photo: inserted.photo, taskId, duplicate: false };
     },
 

@@ -11,6 +11,10 @@ import type { UrlSigner } from './url-signer.js';
 /** Route under which the API serves local objects by signed URL. */
 export const LOCAL_FILES_ROUTE = '/api/v1/files';
 
+/** Photos are personal data: only the service's own user may read them or list their folders. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
 /** Photos on the local disk, for the embedded default; URLs are signed links served by the API. */
 export function createLocalStorage(options: { dir: string; publicUrl: string; signer: UrlSigner }): PhotoStorage {
   const root = path.resolve(options.dir);
@@ -42,11 +46,11 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
     kind: 'local',
     async put(key, body, _contentType) {
       const file = fileOf(key);
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
       // Write to a temporary name and rename, so a reader never sees half a photo.
       const tmp = path.join(path.dirname(file), `.tmp-${crypto.randomUUID()}`);
       try {
-        await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(tmp));
+        await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(tmp, { mode: FILE_MODE }));
         await fs.rename(tmp, file);
       } catch (error) {
         await fs.rm(tmp, { force: true });
@@ -81,6 +85,14 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
       return keys.length;
     },
     list,
+    async listFolders(prefix) {
+      const dir = path.join(root, ...prefix.split('/').filter(Boolean));
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [];
+        throw e;
+      });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    },
     async url(key, ttlSeconds) {
       assertSafeKey(key);
       const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
@@ -88,7 +100,7 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
       return `${options.publicUrl}${LOCAL_FILES_ROUTE}/${key}?expires=${expires}&sig=${sig}`;
     },
     async ping() {
-      await fs.mkdir(root, { recursive: true });
+      await fs.mkdir(root, { recursive: true, mode: DIR_MODE });
       await fs.access(root, fs.constants.W_OK);
     },
     async close() {},

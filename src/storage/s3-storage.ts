@@ -105,6 +105,16 @@ export function createS3Storage(options: S3StorageOptions): PhotoStorage {
       return keys.length;
     },
     list,
+    async listFolders(prefix) {
+      const folders: string[] = [];
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, Delimiter: '/', ContinuationToken }));
+        for (const p of page.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(prefix.length, -1));
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+      return folders.sort();
+    },
     async url(key, ttlSeconds) {
       assertSafeKey(key);
       return getSignedUrl(presigner, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });

@@ -22,6 +22,8 @@ export interface PhotoStorage {
   deletePrefix(prefix: string): Promise<number>;
   /** Lists keys under a prefix (for cleanup checks and tests). */
   list(prefix: string): Promise<string[]>;
+  /** Names of the folders directly under a prefix ending in `/` (`events/` → event ids), for the orphan sweep. */
+  listFolders(prefix: string): Promise<string[]>;
   /** A time-limited URL to read the object (the bucket stays private). */
   url(key: string, ttlSeconds: number): Promise<string>;
   /** Throws when the storage cannot be reached. */

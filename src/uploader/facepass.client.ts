@@ -49,6 +49,13 @@ export interface FailedPhoto {
   error: string | null;
 }
 
+/** A photo still waiting for or in processing. */
+export interface UnfinishedPhoto {
+  id: number;
+  original_name: string | null;
+  status: 'pending' | 'processing';
+}
+
 /** The few calls the uploader makes, authenticated with a photographer's API key. */
 export interface FacePassClient {
   /** SHA-256 (hex) of every photo already in the event. */
@@ -58,6 +65,8 @@ export interface FacePassClient {
   progress(eventId: number): Promise<EventProgressAnswer>;
   /** Every photo of the event whose processing failed. */
   failedPhotos(eventId: number): Promise<FailedPhoto[]>;
+  /** Every photo of the event still pending or processing. */
+  unfinishedPhotos(eventId: number): Promise<UnfinishedPhoto[]>;
 }
 
 /** Accepts `http://host:8000`, with or without a trailing slash or `/api/v1`. */
@@ -95,6 +104,15 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
     return { status: res.status, json: json as T, headers: res.headers };
   };
 
+  const byStatus = async <T>(eventId: number, status: string): Promise<T[]> => {
+    const all: T[] = [];
+    for (let skip = 0; ; skip += PAGE) {
+      const page = (await call<T[]>('GET', `/faces/event/${eventId}?status=${status}&limit=${PAGE}&skip=${skip}`)).json;
+      all.push(...page);
+      if (page.length < PAGE) return all;
+    }
+  };
+
   return {
     async hashes(eventId) {
       return new Set((await call<{ hashes: string[] }>('GET', `/faces/event/${eventId}/hashes`)).json.hashes);
@@ -110,13 +128,9 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
     async progress(eventId) {
       return (await call<EventProgressAnswer>('GET', `/events/${eventId}/progress`)).json;
     },
-    async failedPhotos(eventId) {
-      const all: FailedPhoto[] = [];
-      for (let skip = 0; ; skip += PAGE) {
-        const page = (await call<FailedPhoto[]>('GET', `/faces/event/${eventId}?status=failed&limit=${PAGE}&skip=${skip}`)).json;
-        all.push(...page);
-        if (page.length < PAGE) return all;
-      }
+    failedPhotos: (eventId) => byStatus<FailedPhoto>(eventId, 'failed'),
+    async unfinishedPhotos(eventId) {
+      return [...(await byStatus<UnfinishedPhoto>(eventId, 'pending')), ...(await byStatus<UnfinishedPhoto>(eventId, 'processing'))];
     },
   };
 }

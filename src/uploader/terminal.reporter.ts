@@ -1,6 +1,6 @@
 import type { UploadProgress, UploadReporter, UploadSummary } from './folder.uploader.js';
 import { displayPath } from './folder.uploader.js';
-import type { EventProgressAnswer, FailedPhoto } from './facepass.client.js';
+import type { EventProgressAnswer, FailedPhoto, UnfinishedPhoto } from './facepass.client.js';
 
 /** Where the reporter writes: process.stderr, or a capture in tests. */
 export interface TerminalOutput {
@@ -74,6 +74,15 @@ export function formatUploadSummary(s: UploadSummary): string {
 export function formatProcessingFailures(failures: FailedPhoto[]): string {
   if (failures.length === 0) return 'Every photo was processed.';
   return [`Processing failed for ${failures.length} photo(s):`, ...failures.map((f) => `  ${f.original_name ?? `photo #${f.id}`}: ${f.error ?? 'unknown error'}`)].join('\n');
+}
+
+/** The message of `--wait-timeout`: how long was waited and every photo still unfinished. */
+export function formatProcessingTimeout(seconds: number, unfinished: UnfinishedPhoto[]): string {
+  return [
+    `Gave up waiting after ${seconds} s (--wait-timeout): ${unfinished.length} photo(s) not processed yet:`,
+    ...unfinished.map((p) => `  ${p.original_name ?? `photo #${p.id}`}: ${p.status}`),
+    'They stay queued on the server; run again with --wait to follow them.',
+  ].join('\n');
 }
 
 /** A live status line: redrawn in place on a TTY, printed as plain periodic lines otherwise. */

@@ -7,6 +7,7 @@ import {
   createTerminalReporter,
   formatProcessingFailures,
   formatProcessingProgress,
+  formatProcessingTimeout,
   formatUploadSummary,
   type TerminalOutput,
 } from './terminal.reporter.js';
@@ -40,8 +41,12 @@ interface UploadCommandOptions {
   key?: string;
   concurrency: number;
   wait?: boolean;
+  waitTimeout?: number;
   json?: boolean;
 }
+
+/** Exit code when `--wait-timeout` passed before processing finished (1 means something failed). */
+export const EXIT_WAIT_TIMEOUT = 2;
 
 const silent: UploadReporter = { start: () => {}, update: () => {}, retrying: () => {}, finish: () => {} };
 
@@ -60,6 +65,11 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
     .option('--key <apiKey>', 'photographer API key (default: FACEPASS_API_KEY)')
     .option('--concurrency <n>', 'files uploaded at once', positiveInt(64), 4)
     .option('--wait', 'after uploading, wait until every photo is processed, showing progress')
+    .option(
+      '--wait-timeout <seconds>',
+      'with --wait: give up after this long, list the photos still unfinished and exit with code 2 (default: 2 h, or 10 s per photo left if longer)',
+      positiveInt(30 * 24 * 3600),
+    )
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (paths: string[], opts: UploadCommandOptions) => {
       const url = opts.url || env.FACEPASS_URL || 'http://localhost:8000';
@@ -79,15 +89,25 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
       let processing: ProcessingResult | undefined;
       if (opts.wait && !summary.aborted) {
         const line = createStatusLine(io.stderr);
+        const started = performance.now();
         processing = await waitForProcessing(client, opts.event, {
+          ...(opts.waitTimeout && { timeoutMs: opts.waitTimeout * 1000 }),
           onProgress: (p) => showProgress && line.show(formatProcessingProgress(p), p.complete),
         });
         line.end();
-        if (!opts.json) io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${formatProcessingFailures(processing.failures)}\n`);
+        if (!opts.json) {
+          // "Every photo was processed" would be untrue at a timeout: only failures are listed then.
+          const failures = processing.timedOut && processing.failures.length === 0 ? '' : `${formatProcessingFailures(processing.failures)}\n`;
+          io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${failures}`);
+        }
+        if (processing.timedOut) {
+          io.stderr.write(`${formatProcessingTimeout(Math.round((performance.now() - started) / 1000), processing.unfinished)}\n`);
+        }
       }
 
       if (opts.json) io.stdout.write(`${JSON.stringify({ event_id: opts.event, upload: summary, ...(processing && { processing }) }, null, 2)}\n`);
       const ok = summary.failed.length === 0 && !summary.aborted && (processing?.failures.length ?? 0) === 0;
-      if (!ok) io.setExitCode(1);
+      if (processing?.timedOut) io.setExitCode(EXIT_WAIT_TIMEOUT);
+      else if (!ok) io.setExitCode(1);
     });
 }

@@ -16,6 +16,7 @@ import { createVectorIndexService } from '../services/vector-index.service.js';
 import { createFaceCohortService } from '../services/face-cohort.service.js';
 import { createRefreshFaceCohortsHandler } from './refresh-face-cohorts.worker.js';
 import { LIVE_THRESHOLD } from '../services/match-decision.js';
+import { createSweepIngestHandler } from './sweep-ingest.worker.js';
 
 /**
  * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
@@ -71,6 +72,7 @@ export function createJobHandlers(
       'recover-live-deliveries': createRecoverLiveDeliveriesHandler({ delivery }),
     }),
     'delete-event': createDeleteEventHandler({ cleanup: deps.services.eventCleanup }),
+    'sweep-ingest': createSweepIngestHandler({ sweep: deps.services.ingestSweep }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
     'search-selfie': createSearchSelfieHandler({

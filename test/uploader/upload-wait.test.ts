@@ -6,7 +6,8 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/services.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { devDataDir } from '../vision/fixtures.js';
-import { keyOf, newEvent, runUpload } from './upload.helpers.js';
+import { keyOf, listen, newEvent, runUpload, writeImage } from './upload.helpers.js';
+import { defaultWaitTimeoutMs } from '../../src/uploader/processing.waiter.js';
 
 describe('facepass upload --wait with real workers', () => {
   let t: TestApp;
@@ -60,5 +61,55 @@ describe('facepass upload --wait with real workers', () => {
     assert.ok(json.processing.progress.faces >= 3, `faces: ${json.processing.progress.faces}`);
     assert.deepEqual(json.processing.failures.map((f) => f.original_name), ['cut.jpg']);
     assert.equal(again.exitCode, 1);
+  });
+});
+
+describe('facepass upload --wait-timeout', () => {
+  let t: TestApp;
+  let url: string;
+  let folder: { dir: string; remove(): Promise<void> };
+
+  before(async () => {
+    t = await createTestApp();
+    // The API only: no worker ever processes these photos, as when every worker is down.
+    url = await listen(t);
+    folder = await tempDir('facepass-upload-');
+    for (let i = 0; i < 2; i++) await writeImage(path.join(folder.dir, `still-${i}.jpg`), i, 'jpeg');
+  });
+  after(async () => {
+    await folder.remove();
+    await t.close();
+  });
+
+  it('gives up at the deadline, lists the photos still pending, and exits with code 2', async () => {
+    const owner = await t.photographer();
+    const eventId = await newEvent(t, owner);
+    const env = { FACEPASS_URL: url, FACEPASS_API_KEY: keyOf(owner) };
+    const started = performance.now();
+    const run = await runUpload(['--event', String(eventId), '--wait', '--wait-timeout', '1', folder.dir], env);
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.ok(performance.now() - started < 30_000, 'it did not wait for processing that never comes');
+    assert.equal(run.exitCode, 2);
+    assert.match(run.stderr, /Gave up waiting after \d+ s \(--wait-timeout\): 2 photo\(s\) not processed yet:\n {2}still-0\.jpg: pending\n {2}still-1\.jpg: pending/);
+    assert.doesNotMatch(run.stdout, /Every photo was processed/);
+
+    const json = await runUpload(['--event', String(eventId), '--wait', '--wait-timeout', '1', '--json', folder.dir], env);
+    assert.equal(json.exitCode, 2);
+    const out = JSON.parse(json.stdout) as { processing: { timedOut: boolean; unfinished: { original_name: string; status: string }[] } };
+    assert.equal(out.processing.timedOut, true);
+    assert.deepEqual(out.processing.unfinished.map((p) => [p.original_name, p.status]), [['still-0.jpg', 'pending'], ['still-1.jpg', 'pending']]);
+  });
+
+  it('refuses a timeout that is not a positive number of seconds', async () => {
+    const run = await runUpload(['--event', '1', '--wait', '--wait-timeout', '0', folder.dir], { FACEPASS_URL: url, FACEPASS_API_KEY: 'x' });
+    assert.ok(run.error);
+    assert.match(run.stderr, /--wait-timeout.*expected an integer/);
+  });
+});
+
+describe('default --wait deadline', () => {
+  it('is 2 hours, or 10 s per photo left when that is longer', () => {
+    assert.equal(defaultWaitTimeoutMs({ pending: 10, processing: 1 }), 2 * 3600_000);
+    assert.equal(defaultWaitTimeoutMs({ pending: 9_000, processing: 4 }), 9_004 * 10_000);
   });
 });
