@@ -462,6 +462,28 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     for (const id of idsOf(results)) assert.ok(A.withX.has(id));
   });
 
+  it('asks for one more selfie when the first is weak, and fuses the next one with it', async () => {
+    const user = 5101;
+    await join(user, A);
+    // A weak selfie: X's face only ~70 px wide in the frame.
+    const face = await sharp(people[0]!.files[9]!).resize(100, 100).toBuffer();
+    const weak = await sharp({ create: { width: 720, height: 900, channels: 3, background: '#c8beb4' } }).composite([{ input: face, left: 310, top: 400 }]).jpeg().toBuffer();
+    let m = fake.mark();
+    fake.sendPhoto(user, weak);
+    await fake.waitForText(user, /small or turned/, m);
+    m = fake.mark();
+    fake.sendPhoto(user, selfieX);
+    await fake.waitForText(user, new RegExp(`^Photos 1–2 of ${A.withX.size}`), m);
+    await settle(user);
+    // The embedding held for the live-delivery opt-in is the fused template, not the second selfie alone.
+    const participant = await t.deps.repositories.participants.findByTelegramId(user);
+    const held = await t.deps.repositories.participantCache.peekEmbedding(participant!.id, A.id);
+    const alone = (await pipeline!.engine!.analyze(selfieX, { mode: 'selfie' })).faces[0]!.embedding;
+    let dot = 0;
+    for (let i = 0; i < alone.length; i++) dot += alone[i]! * held!.vector[i]!;
+    assert.ok(dot < 0.9999 && dot > 0.9, `fused with the first selfie (cosine to the second alone: ${dot})`);
+  });
+
   it('limits searches per participant per minute', async () => {
     const user = 5002;
     await join(user, A);
