@@ -1,6 +1,6 @@
 import { ImageDecodeError, normalize, toStorageVector, type DetectedFace, type FaceEngine } from '../vision/index.js';
 import { faceQuality } from '../vision/face-quality.js';
-import type { SearchJobResult } from '../queue/jobs.js';
+import type { JobOf, SearchJobResult } from '../queue/jobs.js';
 import type { SelfieRepository } from '../repositories/selfie.repository.js';
 import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
 import { chooseSelfieFace } from './selfie-face.js';
@@ -27,18 +27,8 @@ function selfieIsWeak(face: DetectedFace): boolean {
   return q.size < WEAK_SELFIE_SIZE || Math.abs(q.yaw) > WEAK_SELFIE_YAW || q.score < 0.8;
 }
 
-/** One search job's input, as the `search-selfie` job carries it. */
-export interface SelfieSearchJob {
-  /** 1–3 selfies of one person, each a short-lived Redis key. */
-  selfieKeys: string[];
-  /** Earlier selfie embeddings of the same person (the bot's "one more selfie"), a short-lived Redis key. */
-  earlierKey?: string;
-  eventId: number;
-  threshold: number;
-  limit: number;
-  faceIndex?: number;
-  withEmbedding?: boolean;
-}
+/** One search job's input: the `search-selfie` job's payload. */
+export type SelfieSearchJob = JobOf<'search-selfie'>;
 
 /** Mean of unit vectors, renormalised: the fused template of several selfies. */
 function fuse(vectors: Float32Array[]): Float32Array {
