@@ -21,8 +21,8 @@
 import path from 'node:path';
 import { createFaceEngine } from '../src/vision/index.js';
 import { cosineToSimilarity } from '../src/vision/similarity-calibration.js';
-import { computeFaceCohorts } from '../src/services/face-cohort.service.js';
-import { cohortMean, LIVE_THRESHOLD, matchPolicyFor, matchSimilarity, OPERATING_POINT, type MatchPolicy } from '../src/services/match-decision.js';
+import { cohortFromSimilarities, computeFaceCohorts } from '../src/services/face-cohort.service.js';
+import { LIVE_THRESHOLD, matchPolicyFor, matchSimilarity, OPERATING_POINT, type MatchPolicy } from '../src/services/match-decision.js';
 import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { loadPrecisionCorpus, type Corpus, type CorpusFace } from './lib/precision-corpus.js';
 import { atRecall, atThreshold, cohorts, eventOf, scorePhotos, type EventMatrix } from './lib/precision-eval.js';
@@ -53,7 +53,8 @@ console.log(`corpus: ${corpus.faces.length} faces on ${corpus.photos} photos (${
 function scorer(ev: EventMatrix, policy: MatchPolicy) {
   const photoIds = ev.faces.map((f) => f.photo);
   const faceCohort = computeFaceCohorts(ev.faces.map((f) => Float32Array.from(f.embedding.slice(0, 128))), photoIds, policy);
-  const queryCohort = ev.qf.map((row) => cohortMean(row, policy));
+  const vectors = ev.faces.map((f) => f.embedding);
+  const queryCohort = ev.qf.map((row) => cohortFromSimilarities(row, (k) => vectors[k]!, policy));
   return (q: number, f: number): number =>
     matchSimilarity({ cosine: ev.qf[q]![f]!, queryCohort: queryCohort[q]!, faceCohort: faceCohort[f]!, quality: ev.faces[f]!.quality }, policy);
 }

@@ -5,7 +5,8 @@
  * query's own photo are ignored, and so is a photo holding nothing else of that person).
  */
 import type { Corpus, CorpusFace } from './precision-corpus.js';
-import { cohortMean, type MatchPolicy } from '../../src/services/match-decision.js';
+import type { MatchPolicy } from '../../src/services/match-decision.js';
+import { cohortFromSimilarities } from '../../src/services/face-cohort.service.js';
 
 /** Pairwise raw cosines of an event (the first `n` corpus faces) and of queries against it. */
 export interface EventMatrix {
@@ -40,15 +41,17 @@ export function eventOf(corpus: Corpus, size: number, queries: CorpusFace[]): Ev
   return { n, faces, queries, ff, qf };
 }
 
-/** Cohorts as the service computes them: a face's excludes faces of its own photo. */
+/** Cohorts as the service computes them (a face's exclude faces of its own photo), from the event's cosine matrix. */
 export function cohorts(ev: EventMatrix, policy: MatchPolicy): { face: Float32Array; query: Float32Array } {
+  const vectors = ev.faces.map((f) => f.embedding);
   const face = new Float32Array(ev.n);
   for (let i = 0; i < ev.n; i++) {
     const photo = ev.faces[i]!.photo;
-    const row = ev.ff.subarray(i * ev.n, (i + 1) * ev.n);
-    face[i] = cohortMean((function* () { for (let j = 0; j < ev.n; j++) if (ev.faces[j]!.photo !== photo) yield row[j]!; })(), policy);
+    const others: number[] = [];
+    for (let j = 0; j < ev.n; j++) if (ev.faces[j]!.photo !== photo) others.push(j);
+    face[i] = cohortFromSimilarities(Float32Array.from(others, (j) => ev.ff[i * ev.n + j]!), (k) => vectors[others[k]!]!, policy);
   }
-  const query = Float32Array.from(ev.qf, (row) => cohortMean(row, policy));
+  const query = Float32Array.from(ev.qf, (row) => cohortFromSimilarities(row, (k) => vectors[k]!, policy));
   return { face, query };
 }
 

@@ -170,6 +170,22 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
       );
     },
 
+    /** The `k` closest faces of the event to a vector (optionally not on one photo), with their vectors. */
+    async nearestVectors(query: Omit<CohortQuery, 'below'>): Promise<{ cosine: number; vector: number[] }[]> {
+      const q = literal(query.vector);
+      return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
+        (
+          await sql<{ distance: number; v: string }>`
+            select embedding <=> ${q}::vector as distance, embedding::text as v
+            from face_embeddings
+            where event_id = ${query.eventId} and model_pack = ${query.modelPack}
+              ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
+            order by ${order}
+            limit ${query.k}`.execute(exec)
+        ).rows.map((r) => ({ cosine: 1 - Number(r.distance), vector: JSON.parse(r.v) as number[] })),
+      );
+    },
+
     async nearestPhotos(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
       const index = await indexes.find(query.eventId, query.modelPack);
       return index ? approximate(query, index.dimensions) : exact(query);

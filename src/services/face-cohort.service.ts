@@ -1,7 +1,7 @@
 import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
 import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
 import type { JobProducer } from '../queue/job-producer.js';
-import { cohortMean, matchPolicyFor, type MatchPolicy } from './match-decision.js';
+import { AGREEMENT_NEIGHBOURS, cohortMean, cohortOf, matchPolicyFor, neighboursAgree, type MatchPolicy } from './match-decision.js';
 
 /**
  * Cohorts are recomputed over at most this many of the event's faces (a deterministic sample
@@ -18,6 +18,26 @@ export const COHORT_REFRESH_MIN_NEW = 25;
 export const COHORT_REFRESH_DELAY_MS = 30_000;
 
 /**
+ * The cohort value from a vector's similarities to an event's faces (any order): what
+ * {@link cohortOf} computes from the database, here from an in-memory row. `vectorAt(i)` gives the
+ * face behind `sims[i]`, read only for the closest ones above the cutoff (the agreement check).
+ */
+export function cohortFromSimilarities(sims: ArrayLike<number>, vectorAt: (i: number) => ArrayLike<number>, policy: MatchPolicy): number {
+  // The closest neighbours above the cutoff, ascending by similarity.
+  const same: { s: number; i: number }[] = [];
+  for (let i = 0; i < sims.length; i++) {
+    const s = sims[i]!;
+    if (s < policy.sameCutoff || (same.length === AGREEMENT_NEIGHBOURS && s <= same[0]!.s)) continue;
+    if (same.length === AGREEMENT_NEIGHBOURS) same.shift();
+    let k = same.findIndex((x) => x.s > s);
+    if (k < 0) k = same.length;
+    same.splice(k, 0, { s, i });
+  }
+  const values = Array.from(sims);
+  return neighboursAgree(same.reverse().map((x) => vectorAt(x.i)), policy) ? cohortMean(values, policy) : cohortMean(values, policy, true);
+}
+
+/**
  * Every face's cohort value within its event: the mean of its K highest similarities to faces
  * on *other* photos, same-person neighbours left out (see match-decision.ts). Pure: the refresh job
  * and bench:precision call the same code.
@@ -30,6 +50,7 @@ export function computeFaceCohorts(vectors: Float32Array[], photoIds: number[], 
   for (let j = 0; j < n; j += stride) pool.push(j);
   const out = new Float32Array(n);
   const sims = new Float32Array(pool.length);
+  const which = new Int32Array(pool.length);
   const dims = vectors[0]?.length ?? 0;
   for (let i = 0; i < n; i++) {
     const a = vectors[i]!;
@@ -40,9 +61,10 @@ export function computeFaceCohorts(vectors: Float32Array[], photoIds: number[], 
       const b = vectors[j]!;
       let s = 0;
       for (let d = 0; d < dims; d++) s += a[d]! * b[d]!;
+      which[m] = j;
       sims[m++] = s;
     }
-    out[i] = cohortMean(sims.subarray(0, m), policy);
+    out[i] = cohortFromSimilarities(sims.subarray(0, m), (k) => vectors[which[k]!]!, policy);
   }
   return out;
 }
@@ -56,22 +78,22 @@ export function computeFaceCohorts(vectors: Float32Array[], photoIds: number[], 
  */
 export function createFaceCohortService(deps: {
   embeddings: Pick<EmbeddingRepository, 'eventVectors' | 'setCohorts' | 'countByEvent' | 'cohortsRefreshedAt' | 'markCohortsRefreshed'>;
-  vectors: Pick<VectorSearchRepository, 'cohortCosines'>;
+  vectors: Pick<VectorSearchRepository, 'cohortCosines' | 'nearestVectors'>;
   jobs?: Pick<JobProducer, 'enqueue'>;
 }) {
   const { embeddings, vectors, jobs } = deps;
   return {
+    /** Cohort value of any vector within the event (a selfie, a participant's template, a new face). */
+    async cohortIn(target: { eventId: number; modelPack: string; excludePhoto?: number }, vector: number[]): Promise<number> {
+      const policy = matchPolicyFor(target.modelPack);
+      const query = { ...target, vector, k: policy.cohortSize };
+      const [below, near] = await Promise.all([vectors.cohortCosines({ ...query, below: policy.sameCutoff }), vectors.nearestVectors({ ...query, k: Math.max(policy.cohortSize, AGREEMENT_NEIGHBOURS) })]);
+      return cohortOf(below, near, policy);
+    },
+
     /** Cohort values of a photo's faces before they are stored (the photo's own faces are not its cohort). */
     async forNewFaces(photo: { faceId: number; eventId: number; modelPack: string }, faceVectors: number[][]): Promise<number[]> {
-      const policy = matchPolicyFor(photo.modelPack);
-      return Promise.all(
-        faceVectors.map(async (vector) =>
-          cohortMean(
-            await vectors.cohortCosines({ eventId: photo.eventId, modelPack: photo.modelPack, vector, below: policy.sameCutoff, k: policy.cohortSize, excludePhoto: photo.faceId }),
-            policy,
-          ),
-        ),
-      );
+      return Promise.all(faceVectors.map((vector) => this.cohortIn({ eventId: photo.eventId, modelPack: photo.modelPack, excludePhoto: photo.faceId }, vector)));
     },
 
     /** After a photo's faces are stored: queues the event's refresh once it has grown enough (deduplicated per event). */

@@ -1,5 +1,5 @@
-import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
-import { cohortMean, matchPolicyFor, matchSimilarity } from './match-decision.js';
+import { matchPolicyFor, matchSimilarity } from './match-decision.js';
+import type { FaceCohortService } from './face-cohort.service.js';
 import type { Event, EventRepository } from '../repositories/event.repository.js';
 import type { ParticipantRepository, Subscriber } from '../repositories/participant.repository.js';
 import type { ParticipantEmbeddingRepository } from '../repositories/participant-embedding.repository.js';
@@ -93,7 +93,7 @@ export function createLiveDeliveryService(deps: {
   events: EventRepository;
   participants: ParticipantRepository;
   participantEmbeddings: ParticipantEmbeddingRepository;
-  vectors: Pick<VectorSearchRepository, 'cohortCosines'>;
+  cohorts: Pick<FaceCohortService, 'cohortIn'>;
   storage: PhotoStorage;
   sender: LivePhotoSender;
   jobs: Pick<JobProducer, 'enqueue'>;
@@ -181,8 +181,7 @@ export function createLiveDeliveryService(deps: {
       const matches = [];
       for (const m of close) {
         const policy = matchPolicyFor(m.modelPack);
-        const cohort = await deps.vectors.cohortCosines({ eventId: job.eventId, modelPack: m.modelPack, vector: m.vector, below: policy.sameCutoff, k: policy.cohortSize });
-        const queryCohort = cohortMean(cohort, policy);
+        const queryCohort = await deps.cohorts.cohortIn({ eventId: job.eventId, modelPack: m.modelPack }, m.vector);
         const best = Math.max(...m.faces.map((f) => matchSimilarity({ cosine: f.cosine, queryCohort, faceCohort: f.cohort, quality: f }, policy)));
         if (best >= deps.threshold) matches.push(m);
       }

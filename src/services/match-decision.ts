@@ -16,7 +16,9 @@ import type { FaceQuality } from '../vision/face-quality.js';
  *
  * Two details make it safe for real events:
  * - **Same-person neighbours are left out of a cohort** (similarities ≥ `sameCutoff`): a bride
- *   in 300 photos would otherwise have a cohort made of herself and stop matching herself.
+ *   in 300 photos would otherwise have a cohort made of herself and stop matching herself. They
+ *   count as one person only when they also resemble *each other* (see {@link neighboursAgree}):
+ *   the close neighbours of a face that resembles everyone are different people, and stay in.
  * - **Small events borrow a prior**: a cohort with fewer than K eligible neighbours is filled
  *   with `prior` (the typical cohort value of the pack), so a 5-photo event behaves like a fixed
  *   threshold of `prior + margin0` on raw cosine instead of matching everything.
@@ -101,14 +103,13 @@ export function matchPolicyFor(packId: string): MatchPolicy {
 }
 
 /**
- * Mean of the K highest similarities below the same-person cutoff, the missing ones counted as
- * the prior. `similarities` may be in any order and hold anything (values at or above the cutoff
- * are skipped).
+ * Mean of the K highest similarities below the same-person cutoff (or of all, with
+ * `keepSame`), the missing ones counted as the prior. `similarities` may be in any order.
  */
-export function cohortMean(similarities: Iterable<number>, policy: MatchPolicy): number {
+export function cohortMean(similarities: Iterable<number>, policy: MatchPolicy, keepSame = false): number {
   const top: number[] = [];
   for (const s of similarities) {
-    if (!(s < policy.sameCutoff)) continue;
+    if (!keepSame && !(s < policy.sameCutoff)) continue;
     if (top.length < policy.cohortSize) {
       top.push(s);
       if (top.length === policy.cohortSize) top.sort((a, b) => a - b);
@@ -121,6 +122,40 @@ export function cohortMean(similarities: Iterable<number>, policy: MatchPolicy):
   let sum = 0;
   for (const s of top) sum += s;
   return (sum + (policy.cohortSize - top.length) * policy.prior) / policy.cohortSize;
+}
+
+/** How many of a face's closest above-cutoff neighbours are checked for agreement. */
+export const AGREEMENT_NEIGHBOURS = 8;
+
+/**
+ * Do a face's neighbours above the same-person cutoff look like one person? Their mutual
+ * similarities must average at least the raw floor (a person's photos do; the look-alikes of a
+ * face that resembles everyone are strangers to each other). Fewer than two always agree.
+ */
+export function neighboursAgree(neighbours: ArrayLike<number>[], policy: MatchPolicy): boolean {
+  const n = Math.min(neighbours.length, AGREEMENT_NEIGHBOURS);
+  if (n < 2) return true;
+  let sum = 0, pairs = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const a = neighbours[i]!, b = neighbours[j]!;
+      let dot = 0;
+      for (let d = 0; d < Math.min(a.length, b.length); d++) dot += a[d]! * b[d]!;
+      sum += dot;
+      pairs++;
+    }
+  }
+  return sum / pairs >= policy.rawFloor;
+}
+
+/**
+ * The cohort value of a face or selfie from its event neighbourhood: `below` holds its highest
+ * similarities under the cutoff, `near` its closest neighbours (cosine and vector, best first).
+ */
+export function cohortOf(below: number[], near: { cosine: number; vector: ArrayLike<number> }[], policy: MatchPolicy): number {
+  const same = near.filter((n) => n.cosine >= policy.sameCutoff);
+  if (neighboursAgree(same.map((n) => n.vector), policy)) return cohortMean(below, policy);
+  return cohortMean([...below, ...same.map((n) => n.cosine)], policy, true);
 }
 
 /** Whether a face can be matched at all (quality gate); faces that fail still count as faces. */

@@ -4,7 +4,8 @@ import type { JobOf, SearchJobResult } from '../queue/jobs.js';
 import type { SelfieRepository } from '../repositories/selfie.repository.js';
 import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
 import { chooseSelfieFace } from './selfie-face.js';
-import { cohortMean, matchPolicyFor, rankPhotos, type MatchPolicy } from './match-decision.js';
+import { matchPolicyFor, rankPhotos, type MatchPolicy } from './match-decision.js';
+import type { FaceCohortService } from './face-cohort.service.js';
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
@@ -44,8 +45,8 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** Worker side of a search: embed the selfie's face and find the event's photos that match it. */
-export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: SelfieRepository; vectors: VectorSearchRepository }) {
-  const { engine, selfies, vectors } = deps;
+export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: SelfieRepository; vectors: VectorSearchRepository; cohorts: Pick<FaceCohortService, 'cohortIn'> }) {
+  const { engine, selfies, vectors, cohorts } = deps;
   const policy: MatchPolicy = matchPolicyFor(engine.packId);
 
   /** The face a selfie is searched with, or why there is none. */
@@ -90,11 +91,10 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
       t = performance.now();
       const vector = toStorageVector(template);
       const query = { eventId: job.eventId, modelPack: engine.packId, vector };
-      const [candidates, cohort] = await Promise.all([
+      const [candidates, queryCohort] = await Promise.all([
         vectors.nearestFaces({ ...query, minCosine: policy.rawFloor, limit: MAX_CANDIDATE_FACES }),
-        vectors.cohortCosines({ ...query, below: policy.sameCutoff, k: policy.cohortSize }),
+        cohorts.cohortIn(query, vector),
       ]);
-      const queryCohort = cohortMean(cohort, policy);
       // One pass with the band below the threshold tells whether the answer is borderline.
       const ranked = rankPhotos(candidates, queryCohort, policy, { threshold: Math.max(0, job.threshold - BORDERLINE_BAND), limit: Number.MAX_SAFE_INTEGER });
       const matches = ranked.filter((m) => m.similarity >= job.threshold).slice(0, job.limit);

@@ -56,7 +56,7 @@ export function createJobHandlers(
           events: deps.repositories.events,
           participants: deps.repositories.participants,
           participantEmbeddings: deps.repositories.participantEmbeddings,
-          vectors: deps.repositories.vectorSearch,
+          cohorts,
           storage: deps.storage,
           sender,
           jobs,
@@ -76,7 +76,7 @@ export function createJobHandlers(
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
     'search-selfie': createSearchSelfieHandler({
-      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch }),
+      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts }),
     }),
   };
 }

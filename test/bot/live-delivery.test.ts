@@ -1,6 +1,7 @@
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { createFaceCohortService } from '../../src/services/face-cohort.service.js';
 import { albumsOf, createLiveDeliveryService, LIVE_CLAIM_LEASE_MS } from '../../src/services/live-delivery.service.js';
 import { jobIdOf, type JobName, type JobOf, type JobResults } from '../../src/queue/jobs.js';
 import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
@@ -70,7 +71,7 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
       events: r.events,
       participants: r.participants,
       participantEmbeddings: r.participantEmbeddings,
-      vectors: r.vectorSearch,
+      cohorts: createFaceCohortService({ embeddings: r.embeddings, vectors: r.vectorSearch }),
       storage: t.deps.storage,
       sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }),
       jobs: t.deps.jobs,

@@ -95,7 +95,7 @@ describe('match decision on real photos (PostgreSQL + pgvector)', () => {
   });
 
   it('finds each person’s photos from a selfie, and only theirs', async () => {
-    const search = createSelfieSearchService({ engine, selfies: t.deps.repositories.selfies, vectors: t.deps.repositories.vectorSearch });
+    const search = createSelfieSearchService({ engine, selfies: t.deps.repositories.selfies, vectors: t.deps.repositories.vectorSearch, cohorts: createFaceCohortService({ embeddings: t.deps.repositories.embeddings, vectors: t.deps.repositories.vectorSearch }) });
     for (const person of await johns()) {
       const key = await t.deps.repositories.selfies.stash(await selfie(person.files[10]!));
       const result = await search.search({ selfieKeys: [key], eventId: EVENT, threshold: OPERATING_POINT, limit: 50 });
@@ -120,7 +120,7 @@ describe('match decision on real photos (PostgreSQL + pgvector)', () => {
       { faceId: hubPhoto, eventId: EVENT, modelPack: PACK },
       [{ vector: hubVector, box: { x: 0, y: 0, width: 120, height: 120 }, score: 0.99, yaw: 0, cohort: hubCohort! }],
     );
-    const search = createSelfieSearchService({ engine, selfies: t.deps.repositories.selfies, vectors: t.deps.repositories.vectorSearch });
+    const search = createSelfieSearchService({ engine, selfies: t.deps.repositories.selfies, vectors: t.deps.repositories.vectorSearch, cohorts: createFaceCohortService({ embeddings: t.deps.repositories.embeddings, vectors: t.deps.repositories.vectorSearch }) });
     let oldRuleHits = 0;
     for (const person of await johns()) {
       const image = await selfie(person.files[10]!);

@@ -38,7 +38,8 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
   };
 
   before(async () => {
-    t = await createTestApp(mode === 'exact scan' ? {} : { env: { VECTOR_INDEX_MIN_FACES: '1' } });
+    // Many public searches below: lift the per-client limit (its own test is below).
+    t = await createTestApp({ env: { SEARCH_RATE_LIMIT_PER_MINUTE: '1000', ...(mode === 'exact scan' ? {} : { VECTOR_INDEX_MIN_FACES: '1' }) } });
     pipeline = await startPipeline(t, { workers: true });
     base = pipeline.api;
     owner = await t.photographer();
