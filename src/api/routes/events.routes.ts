@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { EventService } from '../../services/event.service.js';
 import { photographerOf } from '../plugins/auth.js';
-import { errors, IdParams, PageQuery } from '../schemas/common.schema.js';
+import { errors, IdParams, PageQuery, parseDateTime } from '../schemas/common.schema.js';
 import {
   CreateEventBody,
   DeleteEventResponse,
@@ -16,7 +16,7 @@ import {
 } from '../schemas/event.schema.js';
 
 const toDate = (value: string | null | undefined): Date | null | undefined =>
-  value === undefined ? undefined : value === null ? null : new Date(value);
+  value === undefined ? undefined : value === null ? null : parseDateTime(value, 'body.event_date');
 
 /** The seed's event endpoints. All but the public UUID lookup need a photographer's key and see only their events. */
 export async function eventRoutes(
