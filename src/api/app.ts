@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -49,6 +49,8 @@ export async function buildApi(
     botUsername?: string;
     /** Telegram's webhook route, when the bot runs in webhook mode in this process. */
     botWebhook?: FastifyPluginAsync;
+    /** Sees every route as it is added, plugins' included (the fuzz test enumerates the routes with it). */
+    onRoute?: (route: RouteOptions) => void;
   } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
@@ -62,6 +64,7 @@ export async function buildApi(
     genReqId: () => crypto.randomUUID(),
     schemaController: { compilersFactory: { buildValidator: buildValidators() } },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   registerErrorHandler(app);
   app.addSchema(ErrorResponse);
   await registerSecurityHeaders(app);
