@@ -136,6 +136,26 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
       }
     };
 
+    it('JSON routes: a request without a valid key is answered before its body arrives', async () => {
+      const body = Buffer.from(JSON.stringify({ name: 'x', description: 'd'.repeat(4000) }));
+      for (const [method, path] of [['POST', '/api/v1/events/'], ['PATCH', `/api/v1/events/${active.id}`]] as const) {
+        for (const headers of [{}, { authorization: 'Bearer fp_forged' }] as Record<string, string>[]) {
+          const connection = await RawConnection.open(port);
+          try {
+            const head = postHead(path, { ...headers, 'Content-Type': 'application/json' }, body.length).replace(/^POST/, method);
+            await connection.write(head);
+            await connection.write(body.subarray(0, 100));
+            assert.equal((await connection.read()).status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
+            await connection.write(body.subarray(100));
+            await connection.write(GET_HEALTHZ);
+            assert.equal((await connection.read()).status, 200);
+          } finally {
+            connection.destroy();
+          }
+        }
+      }
+    });
+
     it('upload: a bad key, a foreign event and an inactive event are answered before the file arrives', async () => {
       assert.equal((await early('/api/v1/faces/upload', { authorization: 'Bearer fp_forged' }, [{ name: 'event_id', value: String(active.id) }])).status, 401);
       assert.equal((await early('/api/v1/faces/upload', stranger.headers, [{ name: 'event_id', value: String(active.id) }])).status, 404);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import Type from 'typebox';
@@ -16,7 +16,7 @@ const storedName = (name: string | undefined): string | undefined => name?.repla
 /** Photo upload (the seed's /faces/upload), listing, progress and deletion. */
 export async function photoRoutes(
   app: FastifyInstance,
-  deps: { photos: PhotoService; requirePhotographer: preHandlerAsyncHookHandler; uploadMaxBytes: number },
+  deps: { photos: PhotoService; requirePhotographer: onRequestAsyncHookHandler; uploadMaxBytes: number },
 ): Promise<void> {
   await app.register(multipart, {
     limits: { fileSize: deps.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
@@ -28,7 +28,7 @@ export async function photoRoutes(
   api.post(
     '/faces/upload',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'Upload one photo (multipart: event_id, then file)',
@@ -92,7 +92,7 @@ export async function photoRoutes(
   api.get(
     '/faces/event/:event_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: "The event's photos with processing status (paginated; total in X-Total-Count)",
@@ -112,7 +112,7 @@ export async function photoRoutes(
   api.get(
     '/faces/event/:event_id/hashes',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'SHA-256 of every photo in the event (lets uploaders skip files the server has)',
@@ -126,7 +126,7 @@ export async function photoRoutes(
   api.get(
     '/events/:event_id/progress',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: { ...secured, summary: 'Processing progress: counts by status, faces found, rate and ETA', params: IdParams, response: { 200: ProgressResponse, ...errors(400, 401, 404) } },
     },
     async (request) => toProgressResponse(request.params.event_id, await photos.progress(photographerOf(request).id, request.params.event_id)),
@@ -135,7 +135,7 @@ export async function photoRoutes(
   api.delete(
     '/faces/:face_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'Delete one photo with its embeddings, previews and original',
