@@ -10,6 +10,8 @@ const EnvSchema = Type.Object({
   FACEPASS_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   TRUST_PROXY: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -78,6 +80,8 @@ export interface Config {
   dataDir: string;
   /** `trustProxy`: take client addresses from X-Forwarded-For (only behind a reverse proxy you run). */
   http: { host: string; port: number; publicUrl: string; trustProxy: boolean };
+  /** The Prometheus listener the api role opens, apart from the API port (0: any free port). */
+  metrics: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
   databases: { main: DatabaseTarget; vector: DatabaseTarget };
   /** `undefined` means: start a private redis-server under the data directory. */
@@ -175,6 +179,7 @@ function toConfig(env: Env): Config {
   return {
     dataDir,
     http: { host: env.HOST, port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${publicPort}`).replace(/\/+$/, ''), trustProxy: env.TRUST_PROXY },
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
     logLevel: env.LOG_LEVEL,
     databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
     redisUrl: env.REDIS_URL,

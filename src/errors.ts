@@ -50,3 +50,10 @@ export class UnavailableError extends DomainError {
     if (cause !== undefined) this.cause = cause;
   }
 }
+
+/** Too many requests from one client; `retryAfterSeconds` goes to the `Retry-After` header. */
+export class RateLimitedError extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', `Too many requests: retry in ${retryAfterSeconds} s`, { retry_after_seconds: retryAfterSeconds });
+  }
+}

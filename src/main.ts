@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createDependencies, type Dependencies } from './dependencies.js';
 import { buildApi } from './api/app.js';
+import { startMetricsServer } from './api/metrics-server.js';
 import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
 import { createJobHandlers } from './workers/index.js';
 import { lockDataDir } from './instance-lock.js';
@@ -21,6 +22,8 @@ export interface RunningService {
   deps: Dependencies;
   /** The API's address when the api role runs. */
   apiUrl: string | undefined;
+  /** The Prometheus endpoint's URL when the api role runs (its own listener, METRICS_HOST:METRICS_PORT). */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function startService(config: Config, roles: readonly Role[], logge
 
     let app: FastifyInstance | undefined;
     let apiUrl: string | undefined;
+    let metricsUrl: string | undefined;
     if (roles.includes('api')) {
       // Invite links need the bot's username: configured, known from the bot, or asked from Telegram.
       let botUsername = config.bot.username ?? bot?.botInfo.username;
@@ -125,14 +129,17 @@ export async function startService(config: Config, roles: readonly Role[], logge
       const port = typeof address === 'object' && address ? address.port : config.http.port;
       apiUrl = `http://127.0.0.1:${port}`;
       await lock?.publish(apiUrl);
-      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs` }, 'api listening');
+      const metrics = await startMetricsServer(app.metrics, config.metrics);
+      stack.push(() => metrics.close());
+      metricsUrl = metrics.url;
+      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs`, metrics: metricsUrl }, 'api listening');
     }
 
     if (bot) {
       const running = await startBot(bot, { ...(webhook && { webhook }), logger });
       stack.push(() => running.stop());
     }
-    return { deps, apiUrl, stop };
+    return { deps, apiUrl, metricsUrl, stop };
   } catch (error) {
     await stop();
     throw error;

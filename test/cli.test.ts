@@ -47,7 +47,7 @@ describe('facepass CLI on the embedded default (PGlite, private Redis, local dis
   before(async () => {
     data = await tempDir();
     // No database, Redis or S3 settings: everything embedded.
-    env = { FACEPASS_DATA_DIR: data.dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_MAIN_URL: '', DATABASE_VECTOR_URL: '', REDIS_URL: '', S3_BUCKET: '' };
+    env = { FACEPASS_DATA_DIR: data.dir, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_MAIN_URL: '', DATABASE_VECTOR_URL: '', REDIS_URL: '', S3_BUCKET: '' };
   });
   after(() => data.remove());
 
@@ -85,6 +85,10 @@ describe('facepass CLI on the embedded default (PGlite, private Redis, local dis
       assert.equal((await fetch(`${base}/api/v1/events/uuid/${event.event_uuid}`)).status, 200);
       const ready = (await (await fetch(`${base}/readyz`)).json()) as { status: string };
       assert.equal(ready.status, 'ok');
+      // Prometheus on its own loopback listener, not on the API port.
+      assert.match(String(listening.metrics), /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      assert.equal((await fetch(String(listening.metrics))).status, 200);
+      assert.equal((await fetch(`${base}/metrics`)).status, 404);
     } finally {
       server.kill('SIGTERM');
       const [code] = (await once(server, 'exit')) as [number | null];

@@ -1,10 +1,14 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Dependencies } from '../dependencies.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { createPhotographerAuth } from './plugins/auth.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerInputGuard } from './plugins/input-guard.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerUnreadBodyHandling } from './plugins/unread-body.js';
 import { ErrorResponse } from './schemas/common.schema.js';
 import { eventRoutes } from './routes/events.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
@@ -17,7 +21,26 @@ import { inviteRoutes } from './routes/invite.routes.js';
 /** What the API needs from the shared dependencies. */
 export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
 
-/** Builds the admin API (not listening yet): `/api/v1`, `/docs`, health and metrics. */
+/** Multipart framing around a file: the drain limit for an unread body is the upload limit plus this. */
+const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
+
+/**
+ * Validators: path, query and headers are strings, so their schemas coerce ("5" → 5); a JSON body
+ * has types of its own and is taken as sent (`{"is_active": null}` is a 400, not `false`).
+ */
+function buildValidators(): ValidatorFactory {
+  const coercing = AjvCompiler();
+  const strict = AjvCompiler();
+  return (externalSchemas, options) => {
+    const forStrings = coercing(externalSchemas, options);
+    // We never use JTD mode: the options are Ajv's.
+    const ajvOptions = options as { customOptions?: Record<string, unknown> } | undefined;
+    const forBodies = strict(externalSchemas, { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } });
+    return (route) => (route.httpPart === 'body' ? forBodies : forStrings)(route);
+  };
+}
+
+/** Builds the admin API (not listening yet): `/api/v1`, `/docs`, health; metrics are kept in `app.metrics`. */
 export async function buildApi(
   deps: ApiDependencies,
   options: {
@@ -26,6 +49,8 @@ export async function buildApi(
     botUsername?: string;
     /** Telegram's webhook route, when the bot runs in webhook mode in this process. */
     botWebhook?: FastifyPluginAsync;
+    /** Sees every route as it is added, plugins' included (the fuzz test enumerates the routes with it). */
+    onRoute?: (route: RouteOptions) => void;
   } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
@@ -37,9 +62,14 @@ export async function buildApi(
     trustProxy: deps.config.http.trustProxy,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     genReqId: () => crypto.randomUUID(),
+    schemaController: { compilersFactory: { buildValidator: buildValidators() } },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   registerErrorHandler(app);
   app.addSchema(ErrorResponse);
+  await registerSecurityHeaders(app);
+  registerUnreadBodyHandling(app, { drainMaxBytes: deps.config.uploadMaxBytes + MULTIPART_OVERHEAD_BYTES });
+  registerInputGuard(app);
 
   await app.register(swagger, {
     openapi: {
@@ -62,6 +92,7 @@ export async function buildApi(
       });
       await v1.register(searchRoutes, {
         search: deps.services.search,
+        events: deps.services.events,
         photographers: deps.services.photographers,
         signer: deps.signer,
         url: deps.services.photos.url,

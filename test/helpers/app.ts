@@ -15,7 +15,9 @@ export interface TestApp {
 
 let counter = 0;
 
-export async function createTestApp(options: { storage?: 's3' | 'local'; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { storage?: 's3' | 'local'; env?: Record<string, string>; api?: Parameters<typeof buildApi>[1] } = {},
+): Promise<TestApp> {
   const dbs = await createTestDatabases();
   const data = await tempDir();
   const s3 = options.storage === 'local' ? undefined : await startS3();
@@ -27,7 +29,7 @@ export async function createTestApp(options: { storage?: 's3' | 'local'; env?: R
     ...options.env,
   });
   const deps = await createDependencies(config, createLogger('silent'));
-  const app = await buildApi(deps);
+  const app = await buildApi(deps, options.api);
   await app.ready();
   return {
     app,

@@ -74,5 +74,5 @@ export async function startS3(): Promise<{ endpoint: string; bucket: string; acc
 
 /** A Config for tests from env-style overrides, with quiet logs and a unique queue prefix. */
 export function testConfig(env: Record<string, string | undefined>): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', QUEUE_PREFIX: uniqueName('fpq'), REDIS_URL: TEST_REDIS_URL, PORT: '0', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', QUEUE_PREFIX: uniqueName('fpq'), REDIS_URL: TEST_REDIS_URL, PORT: '0', METRICS_PORT: '0', ...env });
 }

@@ -10,7 +10,11 @@ declare module 'fastify' {
   }
 }
 
-/** Builds the preHandler that admits only requests with a valid `Authorization: Bearer <api key>`. */
+/**
+ * Builds the hook that admits only requests with a valid `Authorization: Bearer <api key>`. Routes
+ * run it `onRequest`, before the body is read or validated: a caller without a key costs no body
+ * parsing and learns nothing from validation messages.
+ */
 export function createPhotographerAuth(app: FastifyInstance, photographers: PhotographerService) {
   app.decorateRequest('photographer', null);
   return async function requirePhotographer(request: FastifyRequest): Promise<void> {

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics: process defaults plus request durations by route; served at /metrics. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API's Prometheus registry; served by `startMetricsServer` on its own port, never on the API port. */
+    metrics: Registry;
+  }
+}
+
+/** Prometheus metrics: process defaults plus request durations by route, kept in `app.metrics`. */
 export function registerMetrics(app: FastifyInstance): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'facepass_' });
@@ -18,9 +25,6 @@ export function registerMetrics(app: FastifyInstance): Registry {
       reply.elapsedTime / 1000,
     );
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  app.decorate('metrics', registry);
   return registry;
 }

@@ -1,9 +1,9 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { EventService } from '../../services/event.service.js';
 import { photographerOf } from '../plugins/auth.js';
-import { errors, IdParams, PageQuery } from '../schemas/common.schema.js';
+import { errors, IdParams, PageQuery, parseDateTime } from '../schemas/common.schema.js';
 import {
   CreateEventBody,
   DeleteEventResponse,
@@ -16,12 +16,12 @@ import {
 } from '../schemas/event.schema.js';
 
 const toDate = (value: string | null | undefined): Date | null | undefined =>
-  value === undefined ? undefined : value === null ? null : new Date(value);
+  value === undefined ? undefined : value === null ? null : parseDateTime(value, 'body.event_date');
 
 /** The seed's event endpoints. All but the public UUID lookup need a photographer's key and see only their events. */
 export async function eventRoutes(
   app: FastifyInstance,
-  deps: { events: EventService; requirePhotographer: preHandlerAsyncHookHandler },
+  deps: { events: EventService; requirePhotographer: onRequestAsyncHookHandler },
 ): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const { events, requirePhotographer } = deps;
@@ -30,7 +30,7 @@ export async function eventRoutes(
   api.post(
     '/events/',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: { ...secured, summary: 'Create an event', body: CreateEventBody, response: { 201: EventResponse, ...errors(400, 401, 409) } },
     },
     async (request, reply) => {
@@ -43,7 +43,7 @@ export async function eventRoutes(
   api.get(
     '/events/',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: "List the caller's events, newest first",
@@ -74,14 +74,14 @@ export async function eventRoutes(
 
   api.get(
     '/events/:event_id',
-    { preHandler: requirePhotographer, schema: { ...secured, summary: 'Get an event', params: IdParams, response: { 200: EventResponse, ...errors(400, 401, 404) } } },
+    { onRequest: requirePhotographer, schema: { ...secured, summary: 'Get an event', params: IdParams, response: { 200: EventResponse, ...errors(400, 401, 404) } } },
     async (request) => toEventResponse(await events.get(photographerOf(request).id, request.params.event_id)),
   );
 
   api.patch(
     '/events/:event_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: { ...secured, summary: 'Update an event', params: IdParams, body: UpdateEventBody, response: { 200: EventResponse, ...errors(400, 401, 404) } },
     },
     async (request) => {
@@ -93,7 +93,7 @@ export async function eventRoutes(
   api.delete(
     '/events/:event_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'Delete an event with its photos, embeddings and stored objects',

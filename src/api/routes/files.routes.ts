@@ -43,6 +43,9 @@ export async function fileRoutes(app: FastifyInstance, deps: { dir: string; sign
       }
       reply.header('content-type', CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
       reply.header('cache-control', 'private, max-age=300');
+      // The security headers stay (nosniff, CSP, no framing); only the resource policy opens: a signed
+      // link is meant to be shown by pages on other origins, as a presigned S3 link is.
+      reply.header('cross-origin-resource-policy', 'cross-origin');
       return reply.send(createReadStream(file));
     },
   );

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, onRequestAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import QRCode from 'qrcode';
@@ -16,13 +16,13 @@ const InviteResponse = Type.Object({
 /** The event's invite for participants: a Telegram deep link and its QR code (owner only). */
 export async function inviteRoutes(
   app: FastifyInstance,
-  deps: { events: EventService; requirePhotographer: preHandlerAsyncHookHandler; botUsername: string | undefined },
+  deps: { events: EventService; requirePhotographer: onRequestAsyncHookHandler; botUsername: string | undefined },
 ): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.get(
     '/events/:event_id/invite',
     {
-      preHandler: deps.requirePhotographer,
+      onRequest: deps.requirePhotographer,
       schema: {
         tags: ['events'],
         security: [{ bearerAuth: [] }],

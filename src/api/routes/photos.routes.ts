@@ -1,20 +1,22 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import Type from 'typebox';
-import { InvalidInputError } from '../../errors.js';
+import { DomainError, InvalidInputError } from '../../errors.js';
 import type { PhotoService } from '../../services/photo.service.js';
 import { jobIdOf } from '../../queue/jobs.js';
 import { photographerOf } from '../plugins/auth.js';
-import { errors, IdParams } from '../schemas/common.schema.js';
+import { errors, Id, IdParams, parseIdField } from '../schemas/common.schema.js';
 import { PhotoListQuery, PhotoResponse, ProgressResponse, toPhotoResponse, toProgressResponse, UploadResponse } from '../schemas/photo.schema.js';
 
-const MAX_EVENT_ID = 2147483647;
+/** A file name as stored: no control characters (PostgreSQL text refuses NUL; the rest only garbles listings). */
+// eslint-disable-next-line no-control-regex
+const storedName = (name: string | undefined): string | undefined => name?.replace(/[\u0000-\u001f\u007f]/g, '');
 
 /** Photo upload (the seed's /faces/upload), listing, progress and deletion. */
 export async function photoRoutes(
   app: FastifyInstance,
-  deps: { photos: PhotoService; requirePhotographer: preHandlerAsyncHookHandler; uploadMaxBytes: number },
+  deps: { photos: PhotoService; requirePhotographer: onRequestAsyncHookHandler; uploadMaxBytes: number },
 ): Promise<void> {
   await app.register(multipart, {
     limits: { fileSize: deps.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
@@ -26,7 +28,7 @@ export async function photoRoutes(
   api.post(
     '/faces/upload',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'Upload one photo (multipart: event_id, then file)',
@@ -35,7 +37,7 @@ export async function photoRoutes(
           '(or be given as ?event_id=). Formats: JPEG, PNG, WebP, AVIF, TIFF, recognised from the bytes. The same file ' +
           'uploaded twice to one event is stored once (`duplicate: true`).',
         consumes: ['multipart/form-data'],
-        querystring: Type.Object({ event_id: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVENT_ID })) }),
+        querystring: Type.Object({ event_id: Type.Optional(Id()) }),
         response: { 201: UploadResponse, 200: UploadResponse, ...errors(400, 401, 404, 409, 413, 415, 503) },
       },
     },
@@ -48,21 +50,33 @@ export async function photoRoutes(
         throw new InvalidInputError(`Unexpected file field "${file.fieldname}": name it "file"`, { field: 'file' });
       }
       const field = file.fields.event_id;
-      const raw = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : request.query.event_id;
-      const eventId = Number(raw);
-      if (raw === undefined || !Number.isInteger(eventId) || eventId < 1 || eventId > MAX_EVENT_ID) {
+      const fromForm = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : undefined;
+      let eventId: number;
+      try {
+        if (fromForm === undefined && request.query.event_id === undefined) {
+          throw new InvalidInputError('event_id is required and must come before file in the form', { field: 'event_id' });
+        }
+        eventId = fromForm !== undefined ? parseIdField(fromForm, 'event_id') : request.query.event_id!;
+      } catch (error) {
         file.file.resume();
-        throw new InvalidInputError(
-          raw === undefined ? 'event_id is required and must come before file in the form' : `event_id must be a positive integer, got ${JSON.stringify(raw)}`,
-          { field: 'event_id' },
-        );
+        throw error;
       }
-      const result = await photos.upload(photographerOf(request).id, eventId, {
-        stream: file.file,
-        filename: file.filename,
-        limitBytes: deps.uploadMaxBytes,
-        truncated: () => file.file.truncated,
-      });
+      // A body cut short or malformed fails the file stream mid-upload; that is the client's
+      // mistake (400), not the storage failure (503) the service would otherwise report.
+      let bodyError: Error | undefined;
+      file.file.on('error', (error: Error) => (bodyError ??= error));
+      let result: Awaited<ReturnType<PhotoService['upload']>>;
+      try {
+        result = await photos.upload(photographerOf(request).id, eventId, {
+          stream: file.file,
+          filename: storedName(file.filename),
+          limitBytes: deps.uploadMaxBytes,
+          truncated: () => file.file.truncated,
+        });
+      } catch (error) {
+        if (bodyError && !(error instanceof DomainError && error.code !== 'unavailable')) throw bodyError;
+        throw error;
+      }
       const taskId = result.taskId ?? jobIdOf('process-photo', { faceId: result.photo.id, s3Key: result.photo.s3_key, eventId }) ?? '';
       return reply.status(result.duplicate ? 200 : 201).send({
         face_id: result.photo.id,
@@ -78,7 +92,7 @@ export async function photoRoutes(
   api.get(
     '/faces/event/:event_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: "The event's photos with processing status (paginated; total in X-Total-Count)",
@@ -98,7 +112,7 @@ export async function photoRoutes(
   api.get(
     '/faces/event/:event_id/hashes',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'SHA-256 of every photo in the event (lets uploaders skip files the server has)',
@@ -112,7 +126,7 @@ export async function photoRoutes(
   api.get(
     '/events/:event_id/progress',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: { ...secured, summary: 'Processing progress: counts by status, faces found, rate and ETA', params: IdParams, response: { 200: ProgressResponse, ...errors(400, 401, 404) } },
     },
     async (request) => toProgressResponse(request.params.event_id, await photos.progress(photographerOf(request).id, request.params.event_id)),
@@ -121,11 +135,11 @@ export async function photoRoutes(
   api.delete(
     '/faces/:face_id',
     {
-      preHandler: requirePhotographer,
+      onRequest: requirePhotographer,
       schema: {
         ...secured,
         summary: 'Delete one photo with its embeddings, previews and original',
-        params: Type.Object({ face_id: Type.Integer({ minimum: 1, maximum: MAX_EVENT_ID }) }),
+        params: Type.Object({ face_id: Id() }),
         response: { 204: Type.Null(), ...errors(400, 401, 404) },
       },
     },

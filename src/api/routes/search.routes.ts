@@ -5,11 +5,12 @@ import multipart from '@fastify/multipart';
 import type { Redis } from 'ioredis';
 import type { UrlSigner } from '../../storage/index.js';
 import Type from 'typebox';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, RateLimitedError } from '../../errors.js';
+import type { EventService } from '../../services/event.service.js';
 import type { SearchService, SearchScope } from '../../services/search.service.js';
 import type { PhotographerService } from '../../services/photographer.service.js';
 import { photographerOf } from '../plugins/auth.js';
-import { errors } from '../schemas/common.schema.js';
+import { DECIMAL_INTEGER, errors, parseIdField } from '../schemas/common.schema.js';
 
 /** Telegram's own download limit; a selfie larger than this is not a selfie. */
 const SELFIE_MAX_BYTES = 20 * 1024 * 1024;
@@ -61,14 +62,18 @@ interface SearchForm {
 
 function numberField(name: string, raw: string, min: number, max: number, integer: boolean): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+  if (raw.trim() === '' || !Number.isFinite(value) || (integer && !DECIMAL_INTEGER.test(raw)) || value < min || value > max) {
     throw new InvalidInputError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(raw)}`, { field: name });
   }
   return value;
 }
 
-/** Reads the whole form in any field order; the selfie is buffered (bounded by SELFIE_MAX_BYTES). */
-async function readForm(request: FastifyRequest): Promise<SearchForm> {
+/**
+ * Reads the whole form in any field order; the selfie is buffered (bounded by SELFIE_MAX_BYTES).
+ * `beforeFile` sees the fields sent before the file, so a form for a missing event is refused
+ * before its selfie is read.
+ */
+async function readForm(request: FastifyRequest, beforeFile: (form: SearchForm) => Promise<void>): Promise<SearchForm> {
   if (!request.isMultipart()) throw new InvalidInputError('Send multipart/form-data with event_id (or event_uuid) and file', { field: 'body' });
   const form: SearchForm = { threshold: 0.7, limit: 10, selfies: [] };
   for await (const part of request.parts()) {
@@ -76,6 +81,7 @@ async function readForm(request: FastifyRequest): Promise<SearchForm> {
       if (part.fieldname !== 'file') throw new InvalidInputError(`Unexpected file field "${part.fieldname}": name it "file"`, { field: 'file' });
       // One file past the limit is read (the multipart limit is one higher) only to refuse it clearly.
       if (form.selfies.length === MAX_SELFIES) throw new InvalidInputError(`At most ${MAX_SELFIES} selfies per search`, { field: 'file' });
+      if (form.selfies.length === 0) await beforeFile(form);
       const bytes = await part.toBuffer();
       if (bytes.length > 0) form.selfies.push(bytes);
       continue;
@@ -83,7 +89,7 @@ async function readForm(request: FastifyRequest): Promise<SearchForm> {
     const raw = String(part.value);
     switch (part.fieldname) {
       case 'event_id':
-        form.eventId = numberField('event_id', raw, 1, 2147483647, true);
+        form.eventId = parseIdField(raw, 'event_id');
         break;
       case 'event_uuid':
         if (!UUID.test(raw)) throw new InvalidInputError('event_uuid must be a UUID', { field: 'event_uuid' });
@@ -111,7 +117,17 @@ async function readForm(request: FastifyRequest): Promise<SearchForm> {
  */
 export async function searchRoutes(
   app: FastifyInstance,
-  deps: { search: SearchService; photographers: PhotographerService; signer: UrlSigner; url: (key: string) => Promise<string>; redis: Redis; queuePrefix: string; publicPerMinute: number; requirePhotographer: (request: FastifyRequest) => Promise<void> },
+  deps: {
+    search: SearchService;
+    events: Pick<EventService, 'get' | 'getPublic'>;
+    photographers: PhotographerService;
+    signer: UrlSigner;
+    url: (key: string) => Promise<string>;
+    redis: Redis;
+    queuePrefix: string;
+    publicPerMinute: number;
+    requirePhotographer: (request: FastifyRequest) => Promise<void>;
+  },
 ): Promise<void> {
   await app.register(multipart, { limits: { fileSize: SELFIE_MAX_BYTES, files: MAX_SELFIES + 1, fields: 10, fieldSize: 1024, parts: 15 } });
   await app.register(rateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.queuePrefix}-ratelimit-` });
@@ -125,6 +141,7 @@ export async function searchRoutes(
           timeWindow: '1 minute',
           // Photographers (authenticated) are not limited; participants are, per client address.
           allowList: (request) => request.headers.authorization !== undefined,
+          errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
         },
       },
       schema: {
@@ -142,11 +159,16 @@ export async function searchRoutes(
       },
     },
     async (request) => {
-      const form = await readForm(request);
+      // Refusal order: the key, then the event named before the file, and only then the selfie's bytes.
+      const authenticated = request.headers.authorization !== undefined;
+      if (authenticated) await deps.requirePhotographer(request);
+      const form = await readForm(request, async (early) => {
+        if (authenticated && early.eventId !== undefined) await deps.events.get(photographerOf(request).id, early.eventId);
+        if (!authenticated && early.eventUuid !== undefined) await deps.events.getPublic(early.eventUuid);
+      });
       if (form.selfies.length === 0) throw new InvalidInputError('The form has no selfie in field "file"', { field: 'file' });
       let scope: SearchScope;
-      if (request.headers.authorization !== undefined) {
-        await deps.requirePhotographer(request);
+      if (authenticated) {
         if (form.eventId === undefined) throw new InvalidInputError('event_id is required', { field: 'event_id' });
         scope = { kind: 'photographer', photographerId: photographerOf(request).id, eventId: form.eventId };
       } else {

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { Event } from '../../repositories/event.repository.js';
 import type { PublicEvent } from '../../services/event.service.js';
-import { DateTime, NullableDateTime, NullableString } from './common.schema.js';
+import { DateTime, NullableDateTime, NullableInputDateTime, NullableString } from './common.schema.js';
 
 const uuid = Type.String({ format: 'uuid', description: 'Event UUID; participants know the event only by this' });
 const name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
@@ -35,7 +35,7 @@ export const CreateEventBody = Type.Object(
     name,
     description: Type.Optional(NullableString(5000)),
     location: Type.Optional(NullableString(500)),
-    event_date: Type.Optional(NullableDateTime),
+    event_date: Type.Optional(NullableInputDateTime),
   },
   { additionalProperties: false },
 );
@@ -45,7 +45,7 @@ export const UpdateEventBody = Type.Object(
     name: Type.Optional(name),
     description: Type.Optional(NullableString(5000)),
     location: Type.Optional(NullableString(500)),
-    event_date: Type.Optional(NullableDateTime),
+    event_date: Type.Optional(NullableInputDateTime),
     is_active: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { PHOTO_STATUSES } from '../../../models/index.js';
 import type { Photo, EventProgress } from '../../repositories/photo.repository.js';
-import { DateTime, NullableDateTime } from './common.schema.js';
+import { DateTime, Limit, NullableDateTime, Skip } from './common.schema.js';
 
 const Status = Type.Union([Type.Literal('pending'), Type.Literal('processing'), Type.Literal('done'), Type.Literal('failed')], {
   description: `Processing status: ${PHOTO_STATUSES.join(', ')}`,
@@ -38,8 +38,8 @@ export const PhotoResponse = Type.Object({
 });
 
 export const PhotoListQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  skip: Skip,
+  limit: Limit(500, 100),
   status: Type.Optional(Status),
 });
 
