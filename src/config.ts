@@ -48,6 +48,8 @@ const EnvSchema = Type.Object({
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -105,6 +107,8 @@ export interface Config {
     liveBatchSeconds: number;
   };
   shutdownTimeoutMs: number;
+  /** The process's Prometheus listener (`GET /metrics`); `port` undefined means none. */
+  metrics: { host: string; port: number | undefined };
 }
 
 /** A configuration problem; the message names every offending variable. */
@@ -196,5 +200,6 @@ function toConfig(env: Env): Config {
       liveBatchSeconds: env.LIVE_DELIVERY_BATCH_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   };
 }

@@ -15,7 +15,7 @@ import { searchRoutes } from './routes/search.routes.js';
 import { inviteRoutes } from './routes/invite.routes.js';
 
 /** What the API needs from the shared dependencies. */
-export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
+export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services' | 'metrics'>;
 
 /** Builds the admin API (not listening yet): `/api/v1`, `/docs`, health and metrics. */
 export async function buildApi(
@@ -49,7 +49,7 @@ export async function buildApi(
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app);
+  registerMetrics(app, deps.metrics);
   await app.register(healthRoutes, deps);
   const requirePhotographer = createPhotographerAuth(app, deps.services.photographers);
   await app.register(

@@ -47,6 +47,8 @@ export type SearchJobResult =
       timings: { decode_detect_embed_ms: number; db_ms: number };
     }
   | { status: 'no_face' }
+  /** The selfie could not be decoded as an image (corrupt, truncated or not an image at all). */
+  | { status: 'unreadable' }
   | { status: 'multiple_faces'; faces: JobFaceBox[] }
   | { status: 'selfie_expired' };
 

@@ -16,6 +16,13 @@ export class NoFaceError extends DomainError {
   }
 }
 
+/** The selfie could not be decoded: corrupt, truncated or not an image (422). */
+export class UnreadableImageError extends DomainError {
+  constructor() {
+    super('unreadable_image', 'The selfie could not be read as an image: send a JPEG, PNG, WebP or HEIC photo');
+  }
+}
+
 /** Several faces and none clearly dominant (422); `details.faces` lists them for `face_index`. */
 export class MultipleFacesError extends DomainError {
   constructor(faces: JobFaceBox[]) {
@@ -105,6 +112,7 @@ export function createSearchService(deps: {
         if (error instanceof JobTimeoutError) throw new SearchTimeoutError();
         throw error;
       }
+      if (result.status === 'unreadable') throw new UnreadableImageError();
       if (result.status === 'no_face' || result.status === 'selfie_expired') throw new NoFaceError();
       if (result.status === 'multiple_faces') throw new MultipleFacesError(result.faces);
 

@@ -18,7 +18,8 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
       try {
         analysis = await engine.analyze(image, { mode: 'selfie' });
       } catch (error) {
-        if (error instanceof ImageDecodeError) return { status: 'no_face' };
+        // Not decodable (corrupt, truncated, not an image): a different advice than "no face".
+        if (error instanceof ImageDecodeError) return { status: 'unreadable' };
         throw error;
       }
       const choice = chooseSelfieFace(analysis.faces.map((f) => f.box), analysis.width, analysis.height, job.faceIndex);

@@ -11,6 +11,7 @@ const STATUS: Record<string, number> = {
   payload_too_large: 413,
   event_inactive: 409,
   no_face: 422,
+  unreadable_image: 422,
   multiple_faces: 422,
   search_timeout: 504,
 };
