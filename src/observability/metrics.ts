@@ -42,10 +42,16 @@ export function createMetrics() {
       async collect() {
         if (!queues) return;
         const lookup = queues;
-        const counts = await Promise.all(QUEUE_NAMES.map((name) => lookup(name).getJobCounts(...QUEUE_STATES)));
-        QUEUE_NAMES.forEach((queue, i) => {
-          for (const state of QUEUE_STATES) this.set({ queue, state }, counts[i]![state] ?? 0);
-        });
+        try {
+          const counts = await Promise.all(QUEUE_NAMES.map((name) => lookup(name).getJobCounts(...QUEUE_STATES)));
+          QUEUE_NAMES.forEach((queue, i) => {
+            for (const state of QUEUE_STATES) this.set({ queue, state }, counts[i]![state] ?? 0);
+          });
+        } catch {
+          // Redis unreachable: no queue series in this scrape (an absent series alerts), rather than
+          // stale numbers or a failed scrape that hides every other metric too.
+          this.reset();
+        }
       },
     }),
 

@@ -256,7 +256,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
 
     m = fake.mark();
     fake.press(user, 'more');
-    const second = await fake.waitForText(user, /^Photos 3–3 of 3/, m);
+    const second = await fake.waitForText(user, /^Photo 3 of 3\./, m);
     const single = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === user, m);
     assert.equal(single.files.length, 1);
     assert.deepEqual(new Set([...first.ids, ...idsOf(second)]), A.withX);
@@ -294,7 +294,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     fake.forgetUploads();
     let m = fake.mark();
     fake.press(user, 'more');
-    const page = await fake.waitForText(user, /^Photos 3–3 of 3/, m);
+    const page = await fake.waitForText(user, /^Photo 3 of 3\./, m);
     const singles = fake.callsTo(user, m).filter((c) => c.method === 'sendPhoto');
     assert.deepEqual(singles.map((c) => [c.error, c.files.length, typeof c.params.photo]), [[400, 0, 'string'], [undefined, 1, 'string']]);
     assert.deepEqual(idsOf(page).map((id) => `photo-${id}.jpg`), [singles[1]!.files[0]!.name]);
@@ -304,7 +304,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     assert.deepEqual(albums.map((c) => [c.error, c.files.length]), [[400, 0], [undefined, 2]]);
     m = fake.mark();
     fake.press(user, 'more');
-    await fake.waitForText(user, /^Photos 3–3 of 3/, m);
+    await fake.waitForText(user, /^Photo 3 of 3\./, m);
     const single = fake.callsTo(user, m).filter((c) => c.method === 'sendPhoto');
     assert.deepEqual(single.map((c) => [c.error, c.files.length]), [[undefined, 0]]);
     assert.equal(fake.uploadOf(String(single[0]!.params.photo))?.name, singles[1]!.files[0]!.name);

@@ -38,6 +38,13 @@ describe('bot wording', () => {
     assert.match(i18n.t('en', 'rate-limited', { seconds: 21 }), /in 21 seconds\.$/);
   });
 
+  it('a page of one photo does not read as a range', () => {
+    assert.match(i18n.t('en', 'results-page', { count: 1, from: 3, to: 3, total: 3 }), /^Photo 3 of 3\. Tap/);
+    assert.match(i18n.t('en', 'results-page', { count: 2, from: 1, to: 2, total: 3 }), /^Photos 1–2 of 3\. Tap/);
+    assert.match(i18n.t('ru', 'results-page', { count: 1, from: 21, to: 21, total: 21 }), /^Фото 21 из 21\. Нажмите/);
+    assert.match(i18n.t('ru', 'results-page', { count: 10, from: 11, to: 20, total: 21 }), /^Фото 11–20 из 21\. Нажмите/);
+  });
+
   it('both languages have the same messages', () => {
     const en = keysOf('en');
     assert.ok(en.length > 40);

@@ -58,7 +58,7 @@ async function sendNextPage(ctx: BotContext, participants: ParticipantService, f
   const from = search.shown + 1;
   search.shown += ids.length;
   const hasMore = search.shown < search.faceIds.length;
-  await ctx.reply(ctx.t('results-page', { from, to: search.shown, total: search.faceIds.length }), {
+  await ctx.reply(ctx.t('results-page', { count: ids.length, from, to: search.shown, total: search.faceIds.length }), {
     reply_markup: resultsKeyboard(ctx, { faceIds: photos.map((p) => p.id), firstNumber: from, hasMore, offerLive: !hasMore }),
   });
 }

@@ -31,7 +31,10 @@ rate-limited = Too many searches. Please try again in { $seconds ->
     }.
 search-timeout = The search took too long. Please try again in a moment.
 nothing-found = No photos of you in “{ $name }” yet. Photos may still be uploaded — I can send new ones as they appear.
-results-page = Photos { $from }–{ $to } of { $total }. Tap 📄 and a number to get that original file.
+results-page = { $count ->
+        [one] Photo { $from } of { $total }.
+       *[other] Photos { $from }–{ $to } of { $total }.
+    } Tap 📄 and a number to get that original file.
 results-more = Show more
 results-done = That's all the photos found.
 live-offer = 🔔 Send me new photos of me

@@ -34,7 +34,11 @@ rate-limited = Слишком много поисков. Попробуйте с
     }.
 search-timeout = Поиск занял слишком много времени. Попробуйте ещё раз чуть позже.
 nothing-found = Ваших фото с «{ $name }» пока нет. Фотографии ещё могут загружаться — я могу присылать новые по мере появления.
-results-page = Фото { $from }–{ $to } из { $total }. Нажмите 📄 и номер, чтобы получить оригинал.
+# «Фото» does not change with the number; only a page of one photo reads differently.
+results-page = { $count ->
+        [1] Фото { $from } из { $total }.
+       *[other] Фото { $from }–{ $to } из { $total }.
+    } Нажмите 📄 и номер, чтобы получить оригинал.
 results-more = Показать ещё
 results-done = Это все найденные фотографии.
 live-offer = 🔔 Присылать новые фото со мной
