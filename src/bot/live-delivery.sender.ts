@@ -12,8 +12,22 @@ import type { Metrics } from '../observability/metrics.js';
 const isUnreachable = (error: unknown): boolean =>
   error instanceof GrammyError && (error.error_code === 403 || /chat not found|user is deactivated/i.test(error.description));
 
-/** Aborts a send, auto-retries (and a re-upload of refused file_ids) included, once it has taken LIVE_SEND_TIMEOUT_MS. */
-const deadline = (): ApiSignal => AbortSignal.timeout(LIVE_SEND_TIMEOUT_MS) as unknown as ApiSignal;
+/** Aborts a send, auto-retries included, once it has taken LIVE_SEND_TIMEOUT_MS. */
+const deadline = (): AbortSignal => AbortSignal.timeout(LIVE_SEND_TIMEOUT_MS);
+/** grammY types its signal with the abort-controller shim; Node's own AbortSignal works the same (duck-typed). */
+const forApi = (signal: AbortSignal): ApiSignal => signal as unknown as ApiSignal;
+
+/** Rejects with the signal's reason once it aborts, if `work` has not settled by then. */
+const within = <T>(work: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 
 /**
  * Sends live-delivered photos from the worker process through the Bot API (no polling, just calls),
@@ -21,7 +35,8 @@ const deadline = (): ApiSignal => AbortSignal.timeout(LIVE_SEND_TIMEOUT_MS) as u
  * per photo (a single photo carries its button itself). The throttler keeps bursts within Telegram's
  * limits (about 30 messages per second overall, one per second per chat) and auto-retry waits out a
  * 429 anyway. Each send gives up after LIVE_SEND_TIMEOUT_MS (auto-retry would retry a network
- * error forever), so its claim never outlives the lease. The throttler's timers are unref'd and only
+ * error forever; the previews it has to upload are read within the same deadline), so its claim
+ * never outlives the lease. The throttler's timers are unref'd and only
  * pending while a send waits, so nothing needs closing. A preview Telegram already has (sent in a
  * search or to another participant) goes by its cached file_id instead of being uploaded again.
  */
@@ -43,6 +58,8 @@ export function createTelegramLiveSender(options: {
     async sendPhotos(to, photos, event) {
       const language = toLanguage(to.language);
       const caption = i18n.t(language, 'live-new-photo', { name: event.name, count: photos.length });
+      // One deadline for the whole send: preview reads, auto-retries and a re-upload of refused file_ids.
+      const signal = deadline();
       try {
         const [first] = photos;
         if (!first) return 'sent';
@@ -50,12 +67,12 @@ export function createTelegramLiveSender(options: {
           api,
           to.telegram_user_id,
           event.id,
-          photos.map((p) => ({ faceId: p.faceId, bytes: () => Promise.resolve(p.preview) })),
+          photos.map((p) => ({ faceId: p.faceId, bytes: () => within(p.preview(), signal) })),
           {
             caption,
             // A single photo carries its "original" button; an album cannot (sendOriginalButtons follows it).
             ...(photos.length === 1 && { reply_markup: originalKeyboard(i18n.t(language, 'original-button'), first.faceId) }),
-            signal: deadline(),
+            signal: forApi(signal),
           },
         );
         metrics?.liveDeliveries.inc({ outcome: 'sent' }, photos.length);
@@ -75,7 +92,7 @@ export function createTelegramLiveSender(options: {
           to.telegram_user_id,
           i18n.t(language, 'live-originals', { count: faceIds.length }),
           { reply_markup: originalsKeyboard(faceIds) },
-          deadline(),
+          forApi(deadline()),
         );
         return 'sent';
       } catch (error) {

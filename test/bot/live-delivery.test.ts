@@ -237,11 +237,16 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
     assert.deepEqual(photosSent(7101, mark), [ids]);
     assert.deepEqual(photosSent(7102, mark), [ids]);
 
-    // A single photo later goes by file_id too, a file_id string instead of bytes.
+    // A single photo later goes by file_id too, a file_id string instead of bytes, and its preview
+    // is not even read from storage (gone here, the send still succeeds).
     const [one] = ids;
+    const previewKey = `events/${eventId}/live-0.jpg`;
+    const preview = await t.deps.storage.getBuffer(previewKey);
+    await t.deps.storage.delete(previewKey);
     await deliveries(await subscriber(7103, eventId), eventId, [one!], 'pending');
     mark = fake.mark();
     assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    await t.deps.storage.put(previewKey, preview, 'image/jpeg');
     const single = fake.callsTo(7103, mark).find((c) => c.method === 'sendPhoto')!;
     assert.equal(single.files.length, 0);
     assert.equal(typeof single.params.photo, 'string');
