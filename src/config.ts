@@ -10,8 +10,6 @@ const EnvSchema = Type.Object({
   FACEPASS_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
-  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
-  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   TRUST_PROXY: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -54,6 +52,8 @@ const EnvSchema = Type.Object({
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -80,8 +80,6 @@ export interface Config {
   dataDir: string;
   /** `trustProxy`: take client addresses from X-Forwarded-For (only behind a reverse proxy you run). */
   http: { host: string; port: number; publicUrl: string; trustProxy: boolean };
-  /** The Prometheus listener the api role opens, apart from the API port (0: any free port). */
-  metrics: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
   databases: { main: DatabaseTarget; vector: DatabaseTarget };
   /** `undefined` means: start a private redis-server under the data directory. */
@@ -120,6 +118,8 @@ export interface Config {
     liveBatchSeconds: number;
   };
   shutdownTimeoutMs: number;
+  /** The process's Prometheus listener (`GET /metrics`); `port` undefined means none. */
+  metrics: { host: string; port: number | undefined };
 }
 
 /** A configuration problem; the message names every offending variable. */
@@ -179,7 +179,6 @@ function toConfig(env: Env): Config {
   return {
     dataDir,
     http: { host: env.HOST, port: env.PORT, publicUrl: (env.PUBLIC_URL ?? `http://localhost:${publicPort}`).replace(/\/+$/, ''), trustProxy: env.TRUST_PROXY },
-    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
     logLevel: env.LOG_LEVEL,
     databases: { main: database(env.DATABASE_MAIN_URL, 'main'), vector: database(env.DATABASE_VECTOR_URL, 'vector') },
     redisUrl: env.REDIS_URL,
@@ -214,5 +213,6 @@ function toConfig(env: Env): Config {
       liveBatchSeconds: env.LIVE_DELIVERY_BATCH_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   };
 }

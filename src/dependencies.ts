@@ -25,6 +25,8 @@ import { createParticipantRepository } from './repositories/participant.reposito
 import { createParticipantEmbeddingRepository } from './repositories/participant-embedding.repository.js';
 import { createParticipantCacheRepository } from './repositories/participant-cache.repository.js';
 import { createParticipantService } from './services/participant.service.js';
+import { botIdOf, createTelegramFileRepository } from './repositories/telegram-file.repository.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -37,6 +39,8 @@ export interface Dependencies {
   jobs: JobProducer;
   repositories: ReturnType<typeof createRepositories>;
   services: ReturnType<typeof createServices>;
+  /** This process's Prometheus metrics (every role records into the same registry). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -60,6 +64,7 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     participants: createParticipantRepository(dbs.main),
     participantEmbeddings: createParticipantEmbeddingRepository(dbs.vector),
     participantCache: createParticipantCacheRepository(redis, { prefix: config.queue.prefix, embeddingTtlSeconds: PENDING_EMBEDDING_TTL_SECONDS }),
+    telegramFiles: createTelegramFileRepository(redis, { prefix: config.queue.prefix, botId: botIdOf(config.telegramBotToken ?? 'no-bot') }),
   };
 }
 
@@ -147,7 +152,7 @@ export async function createDependencies(config: Config, logger: Logger, options
     closers.push(() => waiter.close());
     const repositories = createRepositories(dbs, redis, config);
     const services = createServices(repositories, jobs, waiter, storage, config);
-    return { config, logger, dbs, storage, signer, redis, jobs, repositories, services, close };
+    return { config, logger, dbs, storage, signer, redis, jobs, repositories, services, metrics: createMetrics(), close };
   } catch (error) {
     await close();
     throw error;

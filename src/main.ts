@@ -3,7 +3,6 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createDependencies, type Dependencies } from './dependencies.js';
 import { buildApi } from './api/app.js';
-import { startMetricsServer } from './api/metrics-server.js';
 import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
 import { createJobHandlers } from './workers/index.js';
 import { lockDataDir } from './instance-lock.js';
@@ -12,6 +11,7 @@ import { Api } from 'grammy';
 import { createBot, type FacePassBot } from './bot/index.js';
 import { botWebhookPlugin, startBot, webhookSecretFor, type WebhookSettings } from './bot/run.js';
 import { createTelegramLiveSender } from './bot/live-delivery.sender.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 
 /** The roles one process can run. */
 export const ROLES = ['api', 'bot', 'worker'] as const;
@@ -22,7 +22,7 @@ export interface RunningService {
   deps: Dependencies;
   /** The API's address when the api role runs. */
   apiUrl: string | undefined;
-  /** The Prometheus endpoint's URL when the api role runs (its own listener, METRICS_HOST:METRICS_PORT). */
+  /** The process's metrics listener (`http://host:port/metrics`) when METRICS_PORT is set. */
   metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
@@ -55,7 +55,14 @@ export async function startService(config: Config, roles: readonly Role[], logge
       // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.
       const handlers = createJobHandlers(deps, {
         engine,
-        ...(config.telegramBotToken && { sender: createTelegramLiveSender({ token: config.telegramBotToken, apiRoot: config.bot.apiRoot }) }),
+        ...(config.telegramBotToken && {
+          sender: createTelegramLiveSender({
+            token: config.telegramBotToken,
+            apiRoot: config.bot.apiRoot,
+            fileIds: deps.repositories.telegramFiles,
+            metrics: deps.metrics,
+          }),
+        }),
       });
       workers = startJobWorkers({
         connection: deps.redis,
@@ -64,6 +71,7 @@ export async function startService(config: Config, roles: readonly Role[], logge
         lockSeconds: config.queue.lockSeconds,
         handlers,
         logger: logger.child({ role: 'worker' }),
+        metrics: deps.metrics,
       });
       stack.push(() => workers!.close());
       // A deletion interrupted by a crash or a lost job is finished now.
@@ -95,7 +103,14 @@ export async function startService(config: Config, roles: readonly Role[], logge
         }
         bot = createBot(
           token,
-          { participants: deps.services.participants, logger, redis: deps.redis, keyPrefix: config.queue.prefix },
+          {
+            participants: deps.services.participants,
+            logger,
+            redis: deps.redis,
+            keyPrefix: config.queue.prefix,
+            fileIds: deps.repositories.telegramFiles,
+            metrics: deps.metrics,
+          },
           { apiRoot: config.bot.apiRoot },
         );
         await bot.init();
@@ -117,6 +132,9 @@ export async function startService(config: Config, roles: readonly Role[], logge
           },
         );
       }
+      // Queue depth is read from Redis at scrape time by the API process only: worker and bot
+      // processes would report the same numbers again.
+      deps.metrics.watchQueues(deps.jobs.queue);
       app = await buildApi(deps, {
         adminToken: lock?.token,
         ...(botUsername && { botUsername }),
@@ -129,15 +147,20 @@ export async function startService(config: Config, roles: readonly Role[], logge
       const port = typeof address === 'object' && address ? address.port : config.http.port;
       apiUrl = `http://127.0.0.1:${port}`;
       await lock?.publish(apiUrl);
-      const metrics = await startMetricsServer(app.metrics, config.metrics);
-      stack.push(() => metrics.close());
-      metricsUrl = metrics.url;
-      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs`, metrics: metricsUrl }, 'api listening');
+      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs` }, 'api listening');
     }
 
     if (bot) {
       const running = await startBot(bot, { ...(webhook && { webhook }), logger });
       stack.push(() => running.stop());
+    }
+
+    // Every process (api, worker, bot) serves its own metrics on a listener apart from the API.
+    if (config.metrics.port !== undefined) {
+      const server = await startMetricsServer(deps.metrics.registry, { host: config.metrics.host, port: config.metrics.port });
+      stack.push(() => server.close());
+      metricsUrl = server.url;
+      logger.info({ url: metricsUrl, roles }, 'metrics listening');
     }
     return { deps, apiUrl, metricsUrl, stop };
   } catch (error) {

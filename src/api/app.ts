@@ -19,7 +19,7 @@ import { searchRoutes } from './routes/search.routes.js';
 import { inviteRoutes } from './routes/invite.routes.js';
 
 /** What the API needs from the shared dependencies. */
-export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services'>;
+export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services' | 'metrics'>;
 
 /** Multipart framing around a file: the drain limit for an unread body is the upload limit plus this. */
 const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
@@ -79,7 +79,7 @@ export async function buildApi(
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app);
+  registerMetrics(app, deps.metrics);
   await app.register(healthRoutes, deps);
   const requirePhotographer = createPhotographerAuth(app, deps.services.photographers);
   await app.register(

@@ -22,6 +22,9 @@ import { createStopFeature } from './features/stop.feature.js';
 import { createLanguageFeature } from './features/language.feature.js';
 import { createHelpFeature } from './features/help.feature.js';
 import { createUnhandledFeature } from './features/unhandled.feature.js';
+import type { TelegramFileRepository } from '../repositories/telegram-file.repository.js';
+import { createCachedFileSender } from './cached-file.sender.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What the bot needs from the rest of FacePass. */
 export interface BotDependencies {
@@ -31,6 +34,10 @@ export interface BotDependencies {
   redis: Redis;
   /** Key prefix in Redis (QUEUE_PREFIX), so several installs can share one Redis. */
   keyPrefix: string;
+  /** Telegram file_ids of photos already uploaded (shared with live delivery); without it every send uploads. */
+  fileIds?: TelegramFileRepository;
+  /** Counts updates, searches by outcome and Telegram uploads. */
+  metrics?: Pick<Metrics, 'botUpdates' | 'botSearches' | 'telegramFiles'>;
 }
 
 /** Options of `createBot`. */
@@ -82,7 +89,8 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
   // are saved at the end of the update).
   const handling = new Set<Promise<void>>();
   inFlight.set(bot, handling);
-  bot.use(async (_ctx, next) => {
+  bot.use(async (ctx, next) => {
+    deps.metrics?.botUpdates.inc({ type: Object.keys(ctx.update).find((key) => key !== 'update_id') ?? 'unknown' });
     const work = next();
     handling.add(work);
     try {
@@ -122,7 +130,16 @@ export function createBot(token: string, deps: BotDependencies, options: BotOpti
 
   bot.use(createStartFeature({ participants }));
   bot.use(createConsentFeature());
-  bot.use(createSelfieFeature({ participants, download, ...(options.pageSize && { pageSize: options.pageSize }) }));
+  const files = createCachedFileSender(deps.fileIds, deps.metrics);
+  bot.use(
+    createSelfieFeature({
+      participants,
+      download,
+      files,
+      ...(deps.metrics && { searches: deps.metrics.botSearches }),
+      ...(options.pageSize && { pageSize: options.pageSize }),
+    }),
+  );
   bot.use(createEventsFeature({ participants }));
   bot.use(createStopFeature({ participants }));
   bot.use(createForgetFeature());

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { QUEUE_OF, type JobName, type JobOf, type JobOutcome, type JobResults, type QueueName } from './jobs.js';
 
 /** What a handler gets: the payload, its job id, the attempt number and a child logger. */
@@ -40,20 +41,36 @@ export function startJobWorkers(options: {
   logger: Logger;
   /** Restrict to these queues (default: every queue that has a handler). */
   queues?: QueueName[];
+  /** Where job durations and failures are counted (per queue and job name). */
+  metrics?: Pick<Metrics, 'jobDuration' | 'jobFailures'>;
 }): JobWorkers {
   const { handlers, logger } = options;
   const names = Object.keys(handlers) as JobName[];
   const queues = options.queues ?? [...new Set(names.map((n) => QUEUE_OF[n]))];
 
+  const { metrics } = options;
   const process = async (job: Job): Promise<unknown> => {
     const name = job.name as JobName;
     const handler = handlers[name] as JobHandler<JobName> | undefined;
     const log = logger.child({ job: job.id, jobName: name, attempt: job.attemptsMade + 1 });
     if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+    const labels = { queue: job.queueName, job: name };
     const started = performance.now();
-    const outcome = await handler({ id: job.id ?? '', name, data: job.data as JobOf<JobName>, attempt: job.attemptsMade + 1, logger: log });
-    const ms = Math.round(performance.now() - started);
+    const seconds = (): number => (performance.now() - started) / 1000;
+    let outcome;
+    try {
+      outcome = await handler({ id: job.id ?? '', name, data: job.data as JobOf<JobName>, attempt: job.attemptsMade + 1, logger: log });
+    } catch (error) {
+      // Retried unless it says otherwise or this was the last attempt.
+      const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      metrics?.jobDuration.observe({ ...labels, status: 'error' }, seconds());
+      metrics?.jobFailures.inc({ ...labels, final: String(final) });
+      throw error;
+    }
+    const ms = Math.round(seconds() * 1000);
+    metrics?.jobDuration.observe({ ...labels, status: outcome.status }, ms / 1000);
     if (outcome.status === 'failed') {
+      metrics?.jobFailures.inc({ ...labels, final: 'true' });
       log.warn({ ms, reason: outcome.reason }, 'job failed permanently');
       throw new UnrecoverableError(outcome.reason);
     }

@@ -70,6 +70,7 @@ export type SearchJobResult =
       timings: { decode_detect_embed_ms: number; db_ms: number };
     }
   | { status: 'no_face' }
+  /** The selfie could not be decoded as an image (corrupt, truncated or not an image at all). */
   | { status: 'unreadable'; reason: string }
   | { status: 'selfies_disagree' }
   | { status: 'multiple_faces'; faces: JobFaceBox[] }

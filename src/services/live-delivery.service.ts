@@ -23,10 +23,14 @@ export const LIVE_SEND_TIMEOUT_MS = 4 * 60_000;
  */
 export const LIVE_CLAIM_LEASE_MS = LIVE_SEND_TIMEOUT_MS + 60_000;
 
-/** A live-delivered photo: its id and the Telegram-sized preview. */
+/** A live-delivered photo: its id and a reader of its Telegram-sized preview. */
 export interface LivePhoto {
   faceId: number;
-  preview: Buffer;
+  /**
+   * Reads the preview from storage. The sender calls it only for a photo Telegram does not have
+   * yet (it sends the others by cached file_id), within its LIVE_SEND_TIMEOUT_MS deadline.
+   */
+  preview: () => Promise<Buffer>;
 }
 
 /** Sends live-delivered photos; implemented by the bot (grammY), injected into the worker. */
@@ -134,12 +138,11 @@ export function createLiveDeliveryService(deps: {
     result.dropped += gone.length;
 
     for (const album of albumsOf(faceIds.filter((id) => byId.has(id)))) {
-      // Previews are read before the claim, so a claim lasts only as long as the send, which the
-      // sender bounds by LIVE_SEND_TIMEOUT_MS: well within the lease.
-      const previews = await Promise.all(album.map(async (faceId) => ({ faceId, preview: await previewOf(byId.get(faceId)!) })));
-      // Claimed right before the send: a concurrent flush skips these rows.
+      // Claimed right before the send: a concurrent flush skips these rows. Previews are read by the
+      // sender, only for photos Telegram lacks (a photo sent to 200 participants is read and
+      // uploaded once) and within its LIVE_SEND_TIMEOUT_MS deadline, so a claim stays within its lease.
       const taken = new Set(await participants.claimDeliveries(to.participant_id, album));
-      const items = previews.filter((p) => taken.has(p.faceId));
+      const items: LivePhoto[] = album.filter((faceId) => taken.has(faceId)).map((faceId) => ({ faceId, preview: () => previewOf(byId.get(faceId)!) }));
       const claimed = items.map((p) => p.faceId);
       if (claimed.length === 0) continue;
       let outcome: 'sent' | 'unreachable';

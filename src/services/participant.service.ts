@@ -28,10 +28,10 @@ export class NoActiveEventError extends DomainError {
   }
 }
 
-/** Too many searches in the current minute. */
+/** Too many searches in the last minute; `retryAfterSeconds` until the next one is allowed. */
 export class SearchRateLimitedError extends DomainError {
-  constructor() {
-    super('rate_limited', 'Too many searches; wait a minute');
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', `Too many searches; try again in ${retryAfterSeconds} s`, { retry_after_seconds: retryAfterSeconds });
   }
 }
 
@@ -72,7 +72,7 @@ export function createParticipantService(deps: {
   photos: PhotoRepository;
   storage: PhotoStorage;
   search: Pick<SearchService, 'search'>;
-  /** Searches allowed per participant per minute. */
+  /** Searches allowed per participant in any 60 s (a sliding window). */
   searchesPerMinute: number;
   /** Similarity threshold of participant searches. */
   threshold: number;
@@ -124,7 +124,8 @@ export function createParticipantService(deps: {
     async search(participant: Participant, selfie: Buffer, options: { limit: number; more?: boolean }): Promise<ParticipantSearchResult> {
       if (!participant.consent_at) throw new ConsentRequiredError();
       const event = await activeEvent(participant);
-      if (!(await cache.takeSearchSlot(participant.id, deps.searchesPerMinute))) throw new SearchRateLimitedError();
+      const slot = await cache.takeSearchSlot(participant.id, deps.searchesPerMinute);
+      if (!slot.allowed) throw new SearchRateLimitedError(Math.ceil(slot.retryAfterMs / 1000));
       const scope = { kind: 'participant', participantId: participant.id, eventId: event.id } as const;
       const base = { threshold: deps.threshold, limit: options.limit, withEmbedding: true };
       // "One more selfie": fused with the last one held for this event, when it shows the same person.

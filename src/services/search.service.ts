@@ -24,7 +24,7 @@ export class MultipleFacesError extends DomainError {
   }
 }
 
-/** The selfie could not be decoded as an image (422). */
+/** The selfie could not be decoded: corrupt, truncated or not an image (422). */
 export class UnreadableImageError extends DomainError {
   constructor(reason: string) {
     super('unreadable_image', `Could not read the selfie as an image (${reason}): send a JPEG, PNG, WebP or HEIC photo`);

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabases, tempDir, testConfig } from '../helpers/services.js';
 import { GET_HEALTHZ, multipart, postHead, RawConnection, type Part } from '../helpers/raw-http.js';
-import { startMetricsServer } from '../../src/api/metrics-server.js';
+import { startMetricsServer } from '../../src/observability/metrics-server.js';
 import { startService } from '../../src/main.js';
 import { createLogger } from '../../src/logger.js';
 

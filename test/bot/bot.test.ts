@@ -41,7 +41,14 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
   const startTheBot = async (): Promise<void> => {
     bot = createBot(
       TOKEN,
-      { participants: t.deps.services.participants, logger: createLogger('silent'), redis: t.deps.redis, keyPrefix: t.deps.config.queue.prefix },
+      {
+        participants: t.deps.services.participants,
+        logger: createLogger('silent'),
+        redis: t.deps.redis,
+        keyPrefix: t.deps.config.queue.prefix,
+        fileIds: t.deps.repositories.telegramFiles,
+        metrics: t.deps.metrics,
+      },
       // Two photos per page so three matches exercise an album, "show more" and a single photo.
       { apiRoot: fake.url, throttle: false, pageSize: 2 },
     );
@@ -144,7 +151,10 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     t = await createTestApp({
       env: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.url, BOT_SEARCHES_PER_MINUTE: '4', LIVE_DELIVERY_BATCH_SECONDS: String(BATCH_SECONDS) },
     });
-    pipeline = await startPipeline(t, { workers: true, sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }) });
+    pipeline = await startPipeline(t, {
+      workers: true,
+      sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url, fileIds: t.deps.repositories.telegramFiles, metrics: t.deps.metrics }),
+    });
     base = pipeline.api;
     owner = await t.photographer();
 
@@ -246,7 +256,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
 
     m = fake.mark();
     fake.press(user, 'more');
-    const second = await fake.waitForText(user, /^Photos 3–3 of 3/, m);
+    const second = await fake.waitForText(user, /^Photo 3 of 3\./, m);
     const single = await fake.waitFor((c) => c.method === 'sendPhoto' && chatOf(c) === user, m);
     assert.equal(single.files.length, 1);
     assert.deepEqual(new Set([...first.ids, ...idsOf(second)]), A.withX);
@@ -269,6 +279,50 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     await fake.waitForText(user, /I will send you new photos of you from “Wedding A”/, m);
   });
 
+  it('uploads each preview to Telegram once: later searches and pages send its file_id; a refused file_id is uploaded again', async () => {
+    const user = 2101;
+    await join(user, A);
+    // 2001 was just shown every photo of A with X: Telegram has them all.
+    const first = await searchFirstPage(user, selfieX);
+    const album = await fake.waitFor((c) => c.method === 'sendMediaGroup' && chatOf(c) === user, first.mark);
+    assert.equal(album.files.length, 0, 'file_id strings, not bytes');
+    const items = mediaOf(album);
+    assert.ok(items.every((i) => typeof i.fileId === 'string' && /^AgAC/.test(i.fileId) && !i.fileId.includes('thumb')));
+    assert.deepEqual(items.map((i) => photoIdOf(fake.uploadOf(i.fileId)?.name)), first.ids, 'the file_ids of these very photos');
+
+    // Telegram refuses the cached ids (as it would another bot's): uploaded again, then cached anew.
+    fake.forgetUploads();
+    let m = fake.mark();
+    fake.press(user, 'more');
+    const page = await fake.waitForText(user, /^Photo 3 of 3\./, m);
+    const singles = fake.callsTo(user, m).filter((c) => c.method === 'sendPhoto');
+    assert.deepEqual(singles.map((c) => [c.error, c.files.length, typeof c.params.photo]), [[400, 0, 'string'], [undefined, 1, 'string']]);
+    assert.deepEqual(idsOf(page).map((id) => `photo-${id}.jpg`), [singles[1]!.files[0]!.name]);
+    // The next search: the album's stale ids go the same way; the page after it uses the fresh id.
+    const second = await searchFirstPage(user, selfieX);
+    const albums = fake.callsTo(user, second.mark).filter((c) => c.method === 'sendMediaGroup');
+    assert.deepEqual(albums.map((c) => [c.error, c.files.length]), [[400, 0], [undefined, 2]]);
+    m = fake.mark();
+    fake.press(user, 'more');
+    await fake.waitForText(user, /^Photo 3 of 3\./, m);
+    const single = fake.callsTo(user, m).filter((c) => c.method === 'sendPhoto');
+    assert.deepEqual(single.map((c) => [c.error, c.files.length]), [[undefined, 0]]);
+    assert.equal(fake.uploadOf(String(single[0]!.params.photo))?.name, singles[1]!.files[0]!.name);
+    // Originals are documents with file_ids of their own: uploaded once, then sent by reference.
+    const faceId = first.ids[0]!;
+    const docs: ApiCall[] = [];
+    for (let i = 0; i < 2; i++) {
+      m = fake.mark();
+      fake.press(user, `orig:${faceId}`);
+      docs.push(await fake.waitFor((c) => c.method === 'sendDocument' && chatOf(c) === user && c.error === undefined, m));
+    }
+    // (The first is an upload: whatever id was cached before is among those Telegram forgot.)
+    assert.deepEqual(docs.map((c) => c.files.length), [1, 0]);
+    const reference = String(docs[1]!.params.document);
+    assert.match(reference, /^BQAC/);
+    assert.ok(fake.uploadOf(reference)!.bytes.equals(originals.get(faceId)!));
+  });
+
   it('two participants in two events never see each other’s photos', async () => {
     const user = 3001;
     await join(user, B);
@@ -285,6 +339,17 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     const m2 = fake.mark();
     fake.press(user, 'live:on');
     await fake.waitForText(user, /from “Event B”/, m2);
+  });
+
+  it('greets an event without date or place without blank lines', async () => {
+    const bare = await t.app.inject({ method: 'POST', url: '/api/v1/events/', headers: owner.headers, payload: { name: 'Bare' } });
+    const user = 1101;
+    const m = fake.mark();
+    fake.sendText(user, `/start ${hex(bare.json<{ event_uuid: string }>().event_uuid)}`);
+    const greeting = String((await fake.waitForText(user, /Welcome to “Bare”/, m)).params.text);
+    // One blank line between the greeting and the consent request, none elsewhere.
+    assert.ok(greeting.startsWith('Welcome to “Bare”!\n\nBefore I look for you'), JSON.stringify(greeting));
+    assert.doesNotMatch(greeting, /\n\s*\n\s*\n/);
   });
 
   it('consent is a conversation: guidance on anything else, commands still work, a new link starts over', async () => {
@@ -397,7 +462,7 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     const sends = photoSends(2001, mark);
     assert.deepEqual(sends.map((c) => c.method), ['sendMediaGroup']);
     const items = mediaOf(sends[0]!);
-    assert.deepEqual(items.map((i) => photoIdOf(i.file?.name)), burst);
+    assert.deepEqual(items.map((i) => photoIdOf(i.file?.name)), burst, 'new photos: uploaded');
     assert.deepEqual(items.map((i) => i.caption), ['New photos of you from “Wedding A”', undefined, undefined]);
     for (const item of items) assert.ok(!item.file!.bytes.equals(originals.get(photoIdOf(item.file?.name))!), 'a preview, not the original');
     // Albums cannot carry buttons: one message after it, numbered as the album, as under search results.
@@ -452,6 +517,11 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     m = fake.mark();
     fake.sendDocument(user, Buffer.from('hello'), 'text/plain');
     await fake.waitForText(user, /not an image/, m);
+    // An image file that cannot be decoded (cut off mid-way) is not "no face".
+    m = fake.mark();
+    fake.sendDocument(user, selfieX.subarray(0, 2048), 'image/jpeg');
+    await fake.waitForText(user, /could not read that file as an image/, m);
+    assert.ok(!textsTo(user, m).some((text) => /could not find a face/.test(text)));
     m = fake.mark();
     fake.sendDocument(user, selfieX, 'image/jpeg', 25 * 1024 * 1024);
     await fake.waitForText(user, /too large/, m);
@@ -586,6 +656,39 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     assert.equal(later.result, undefined);
     assert.deepEqual(await scheduledFlushes(B.id), []);
     assert.equal(photoSends(3001, mark).length, 0);
+  });
+
+  it('metrics: processed photos, searches, live deliveries, updates, uploads and queue depth show up in the registry output', async () => {
+    t.deps.metrics.watchQueues(t.deps.jobs.queue);
+    const text = await t.deps.metrics.registry.metrics();
+    const value = (series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+    };
+    assert.ok(value('facepass_job_duration_seconds_count{queue="photos",job="process-photo",status="success"}') >= 15, 'photos processed');
+    assert.ok(value('facepass_job_duration_seconds_count{queue="search",job="search-selfie",status="success"}') >= 10, 'search jobs');
+    assert.ok(value('facepass_job_duration_seconds_count{queue="delivery",job="send-live-deliveries",status="success"}') >= 5, 'flushes');
+    // The flush whose send answered 400 failed once and was retried.
+    assert.ok(value('facepass_job_failures_total{queue="delivery",job="send-live-deliveries",final="false"}') >= 1, 'a retried flush');
+    assert.ok(value('facepass_bot_searches_total{outcome="results"}') >= 5);
+    assert.ok(value('facepass_bot_searches_total{outcome="no_face"}') >= 1);
+    assert.ok(value('facepass_bot_searches_total{outcome="unreadable"}') >= 1);
+    assert.ok(value('facepass_bot_searches_total{outcome="multiple_faces"}') >= 1);
+    assert.ok(value('facepass_bot_searches_total{outcome="rate_limited"}') >= 1);
+    assert.ok(value('facepass_bot_updates_total{type="message"}') >= 20);
+    assert.ok(value('facepass_bot_updates_total{type="callback_query"}') >= 10);
+    // 1 + 3 + 1 + 1 + 1 + 2 photos were sent live; the 400 and the 403 failed.
+    assert.ok(value('facepass_live_deliveries_total{outcome="sent"}') >= 9, 'live photos sent');
+    assert.ok(value('facepass_live_deliveries_total{outcome="failed"}') >= 1);
+    assert.ok(value('facepass_live_deliveries_total{outcome="unreachable"}') >= 2);
+    assert.ok(value('facepass_telegram_files_total{kind="preview",via="upload"}') >= 1);
+    assert.ok(value('facepass_telegram_files_total{kind="preview",via="file_id"}') >= 3);
+    for (const queue of ['photos', 'search', 'delivery', 'maintenance']) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed']) {
+        assert.ok(Number.isInteger(value(`facepass_queue_jobs{queue="${queue}",state="${state}"}`)), `${queue} ${state}`);
+      }
+    }
+    assert.equal(value('facepass_queue_jobs{queue="delivery",state="delayed"}'), (await t.deps.jobs.queue('delivery').getJobCounts('delayed')).delayed);
   });
 
   it('/forget deletes the participant’s data from both databases', async () => {

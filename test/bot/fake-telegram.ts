@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -45,6 +46,8 @@ export class FakeTelegram {
   private nextMessageId = 1000;
   private nextFileId = 1;
   private port = 0;
+  /** Files the bot uploaded, by the file_id they were given (as Telegram keeps them per bot). */
+  private readonly uploads = new Map<string, UploadedFile>();
 
   constructor(token: string) {
     this.token = token;
@@ -197,11 +200,53 @@ export class FakeTelegram {
     const call: ApiCall = { index: this.calls.length, method, params, files };
     const failure = this.failures.findIndex((f) => f.method === method && f.chatId === chatOf(call));
     const error = failure === -1 ? undefined : this.failures.splice(failure, 1)[0]!.error;
+    const unknown = error ? undefined : this.unknownFileId(call);
+    if (unknown) Object.assign(call, { error: 400 });
     if (error) call.error = error.error_code;
     this.calls.push(call);
     this.events.emit('call', call);
     if (error) return this.reply(res, { ok: false, ...error });
+    if (unknown) return this.reply(res, { ok: false, error_code: 400, description: 'Bad Request: wrong file identifier/HTTP URL specified' });
     return this.reply(res, { ok: true, result: this.resultOf(call) });
+  }
+
+  /** The file a sent photo or document is (by `attach://` part or by file_id string): a fresh file_id for an upload. */
+  private fileOf(call: ApiCall, ref: string): string {
+    const value = String(call.params[ref] ?? ref);
+    const part = call.files.find((f) => f.field === ref || `attach://${f.field}` === value);
+    if (!part) return value;
+    // Telegram's file_ids are opaque base64url strings that start with the file type.
+    const id = `${ref === 'document' ? 'BQACAgIAAxkBAAI' : 'AgACAgIAAxkBAAI'}${crypto.randomBytes(40).toString('base64url')}`;
+    this.uploads.set(id, part);
+    return id;
+  }
+
+  /** A photo's sizes as Telegram answers them: a thumbnail (an id of its own), then the full size. */
+  private photoSizes(fileId: string): Json[] {
+    const thumb = `${fileId.slice(0, 15)}thumb${fileId.slice(20)}`;
+    const upload = this.uploads.get(fileId);
+    if (upload) this.uploads.set(thumb, upload);
+    return [
+      { file_id: thumb, file_unique_id: uniqueIdOf(thumb), width: 90, height: 67, file_size: 1000 },
+      { file_id: fileId, file_unique_id: uniqueIdOf(fileId), width: 1280, height: 960, file_size: upload?.bytes.length ?? 0 },
+    ];
+  }
+
+  /** A file_id string the bot sent that this bot never received (Telegram answers 400). */
+  private unknownFileId(call: ApiCall): string | undefined {
+    const refs =
+      call.method === 'sendPhoto' ? [call.params.photo] : call.method === 'sendDocument' ? [call.params.document] : call.method === 'sendMediaGroup' ? (call.params.media as { media: string }[]).map((m) => m.media) : [];
+    return refs.find((r): r is string => typeof r === 'string' && !r.startsWith('attach://') && !this.uploads.has(r) && !call.files.some((f) => f.field === r));
+  }
+
+  /** The upload a file_id refers to (its bytes and file name), or undefined. */
+  uploadOf(fileId: string | undefined): UploadedFile | undefined {
+    return fileId === undefined ? undefined : this.uploads.get(fileId);
+  }
+
+  /** Forgets every uploaded file_id, as for a file_id of another bot: sending one then answers 400. */
+  forgetUploads(): void {
+    this.uploads.clear();
   }
 
   private resultOf(call: ApiCall): unknown {
@@ -220,11 +265,13 @@ export class FakeTelegram {
       case 'editMessageReplyMarkup':
         return msg({ text: call.params.text ?? 'x' });
       case 'sendPhoto':
-        return msg({ photo: [{ file_id: 'sent', file_unique_id: 'sent', width: 1, height: 1 }] });
-      case 'sendDocument':
-        return msg({ document: { file_id: 'sent-doc', file_unique_id: 'sent-doc' } });
+        return msg({ photo: this.photoSizes(this.fileOf(call, 'photo')) });
+      case 'sendDocument': {
+        const id = this.fileOf(call, 'document');
+        return msg({ document: { file_id: id, file_unique_id: uniqueIdOf(id), file_name: this.uploads.get(id)?.name } });
+      }
       case 'sendMediaGroup':
-        return (call.params.media as unknown[]).map(() => msg({ photo: [{ file_id: 'sent', file_unique_id: 'sent', width: 1, height: 1 }] }));
+        return (call.params.media as { media: string }[]).map((m) => msg({ photo: this.photoSizes(this.fileOf(call, m.media)) }));
       default:
         return true;
     }
@@ -272,13 +319,16 @@ export function chatOf(call: ApiCall): number | undefined {
  * The items of a sendMediaGroup call, in album order: each with its uploaded file (grammY sends
  * `attach://<field>` references in `media` and the files as multipart parts) and caption.
  */
-export function mediaOf(call: ApiCall): { file: UploadedFile | undefined; caption: string | undefined }[] {
+export function mediaOf(call: ApiCall): { file: UploadedFile | undefined; fileId: string | undefined; caption: string | undefined }[] {
   const media = (call.params.media ?? []) as { type: string; media: string; caption?: string }[];
-  return media.map((m) => ({
-    file: call.files.find((f) => `attach://${f.field}` === m.media),
-    caption: m.caption,
-  }));
+  return media.map((m) => {
+    const file = call.files.find((f) => `attach://${f.field}` === m.media);
+    return { file, fileId: file ? undefined : m.media, caption: m.caption };
+  });
 }
+
+/** A stable short id per file, as Telegram's file_unique_id. */
+const uniqueIdOf = (fileId: string): string => `AQAD${crypto.createHash('sha256').update(fileId).digest('base64url').slice(0, 12)}`;
 
 /** The callback_data of every inline button of a call's reply_markup. */
 export function buttonsOf(call: ApiCall): string[] {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabases, tempDir, testConfig } from '../helpers/services.js';
-import { startService, type RunningService } from '../../src/main.js';
+import { startService, type Role, type RunningService } from '../../src/main.js';
 import { createLogger } from '../../src/logger.js';
 import { decodeEventPayload, encodeEventPayload } from '../../src/services/participant.service.js';
 import { FakeTelegram } from './fake-telegram.js';
@@ -77,7 +77,7 @@ describe('the bot role in the service', () => {
     await data.remove();
   });
 
-  const start = (env: Record<string, string> = {}): Promise<RunningService> =>
+  const start = (env: Record<string, string> = {}, roles: Role[] = ['api', 'bot']): Promise<RunningService> =>
     startService(
       testConfig({
         FACEPASS_DATA_DIR: data.dir,
@@ -88,7 +88,7 @@ describe('the bot role in the service', () => {
         HOST: '127.0.0.1',
         ...env,
       }),
-      ['api', 'bot'],
+      roles,
       createLogger('silent'),
     );
 
@@ -125,6 +125,28 @@ describe('the bot role in the service', () => {
       const mark = fake.mark();
       assert.equal((await post('a-long-enough-secret-123')).status, 200);
       await fake.waitForText(78, /How it works/, mark);
+    } finally {
+      const keys = await service.deps.redis.keys(`${service.deps.config.queue.prefix}:bot:*`);
+      if (keys.length > 0) await service.deps.redis.del(...keys);
+      await service.stop();
+    }
+  });
+
+  it('a bot-only process serves its own metrics on METRICS_PORT (loopback), apart from any API', async () => {
+    const service = await start({ METRICS_PORT: '0' }, ['bot']);
+    try {
+      assert.equal(service.apiUrl, undefined);
+      assert.match(service.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const mark = fake.mark();
+      fake.sendText(79, '/help');
+      await fake.waitForText(79, /How it works/, mark);
+      const res = await fetch(service.metricsUrl!);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      const body = await res.text();
+      assert.match(body, /^facepass_bot_updates_total\{type="message"\} [1-9]/m);
+      assert.match(body, /^facepass_process_cpu_seconds_total /m);
+      assert.equal((await fetch(service.metricsUrl!.replace('/metrics', '/'))).status, 404);
     } finally {
       const keys = await service.deps.redis.keys(`${service.deps.config.queue.prefix}:bot:*`);
       if (keys.length > 0) await service.deps.redis.del(...keys);

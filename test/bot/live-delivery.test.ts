@@ -7,6 +7,7 @@ import { jobIdOf, type JobName, type JobOf, type JobResults } from '../../src/qu
 import { createTelegramLiveSender } from '../../src/bot/live-delivery.sender.js';
 import { createSendLiveDeliveriesHandler } from '../../src/workers/send-live-deliveries.worker.js';
 import { createRecoverLiveDeliveriesHandler } from '../../src/workers/recover-live-deliveries.worker.js';
+import { botIdOf, createTelegramFileRepository } from '../../src/repositories/telegram-file.repository.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { buttonsOf, FakeTelegram, mediaOf, type ApiCall } from './fake-telegram.js';
@@ -73,7 +74,11 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
       participantEmbeddings: r.participantEmbeddings,
       cohorts: createFaceCohortService({ embeddings: r.embeddings, vectors: r.vectorSearch }),
       storage: t.deps.storage,
-      sender: createTelegramLiveSender({ token: TOKEN, apiRoot: fake.url }),
+      sender: createTelegramLiveSender({
+        token: TOKEN,
+        apiRoot: fake.url,
+        fileIds: createTelegramFileRepository(t.deps.redis, { prefix: t.deps.config.queue.prefix, botId: botIdOf(TOKEN) }),
+      }),
       jobs: t.deps.jobs,
       threshold: 0.7,
       batchMs: BATCH_MS,
@@ -90,6 +95,8 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
     await pipeline?.close();
     if (t) {
       await t.deps.jobs.queue('delivery').obliterate({ force: true });
+      const keys = await t.deps.redis.keys(`${t.deps.config.queue.prefix}:bot:*`);
+      if (keys.length > 0) await t.deps.redis.del(...keys);
       await t.close();
     }
     await fake.stop();
@@ -177,7 +184,7 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
     fake
       .callsTo(chat, from)
       .filter((c) => c.method === 'sendPhoto' || c.method === 'sendMediaGroup')
-      .map((c) => (c.method === 'sendPhoto' ? origIds(c) : mediaOf(c).map((m) => Number(/photo-(\d+)/.exec(m.file?.name ?? '')?.[1]))));
+      .map((c) => (c.method === 'sendPhoto' ? origIds(c) : mediaOf(c).map((m) => Number(/photo-(\d+)/.exec(m.file?.name ?? fake.uploadOf(m.fileId)?.name ?? '')?.[1]))));
   const origIds = (call: ApiCall): number[] => buttonsOf(call).flatMap((b) => (/^orig:(\d+)$/.exec(b) ? [Number(b.slice(5))] : []));
 
   it('the sweep finds claims past their lease and their event’s flush sends them once; claims within the lease are left alone', async () => {
@@ -212,6 +219,54 @@ describe('live delivery after a crash mid-send: claims past their lease go out a
     assert.equal((await scheduledFlushes(eventId)).length, 0);
     assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 0, albums: 0, unreachable: 0, dropped: 0 });
     assert.deepEqual(fake.calls.slice(after).map((c) => c.method), []);
+  });
+
+  it('uploads each preview to Telegram once: other subscribers and later sends get its file_id; a refused file_id is uploaded again', async () => {
+    const eventId = await event('Many subscribers');
+    const ids = await photos(eventId, 3);
+    const [first, second] = [await subscriber(7101, eventId), await subscriber(7102, eventId)];
+    for (const p of [first, second]) await deliveries(p, eventId, ids, 'pending');
+    let mark = fake.mark();
+    assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 6, albums: 2, unreachable: 0, dropped: 0 });
+    const albums = [7101, 7102].map((chat) => fake.callsTo(chat, mark).find((c) => c.method === 'sendMediaGroup')!);
+    // Whoever came first got the bytes; the other the file_ids Telegram gave them: one upload per photo.
+    const uploaded = albums.flatMap((c) => c.files);
+    assert.deepEqual(uploaded.map((f) => f.name).sort(), ids.map((id) => `photo-${id}.jpg`).sort());
+    const byReference = albums.find((c) => c.files.length === 0)!;
+    const references = mediaOf(byReference).map((m) => m.fileId!);
+    assert.deepEqual(references.map((id) => fake.uploadOf(id)?.name), ids.map((id) => `photo-${id}.jpg`));
+    assert.ok(references.every((id) => /^AgAC/.test(id) && !id.includes('thumb')), 'the full size’s file_id');
+    assert.deepEqual(photosSent(7101, mark), [ids]);
+    assert.deepEqual(photosSent(7102, mark), [ids]);
+
+    // A single photo later goes by file_id too, a file_id string instead of bytes, and its preview
+    // is not even read from storage (gone here, the send still succeeds).
+    const [one] = ids;
+    const previewKey = `events/${eventId}/live-0.jpg`;
+    const preview = await t.deps.storage.getBuffer(previewKey);
+    await t.deps.storage.delete(previewKey);
+    await deliveries(await subscriber(7103, eventId), eventId, [one!], 'pending');
+    mark = fake.mark();
+    assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 1, albums: 1, unreachable: 0, dropped: 0 });
+    await t.deps.storage.put(previewKey, preview, 'image/jpeg');
+    const single = fake.callsTo(7103, mark).find((c) => c.method === 'sendPhoto')!;
+    assert.equal(single.files.length, 0);
+    assert.equal(typeof single.params.photo, 'string');
+    assert.equal(fake.uploadOf(String(single.params.photo))?.name, `photo-${one}.jpg`);
+
+    // Telegram refuses the cached file_ids (as those of another bot): uploaded again, then cached anew.
+    fake.forgetUploads();
+    await deliveries(await subscriber(7104, eventId), eventId, ids, 'pending');
+    mark = fake.mark();
+    assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 3, albums: 1, unreachable: 0, dropped: 0 });
+    const sends = fake.callsTo(7104, mark).filter((c) => c.method === 'sendMediaGroup');
+    assert.deepEqual(sends.map((c) => [c.error, c.files.length]), [[400, 0], [undefined, 3]]);
+    await deliveries(await subscriber(7105, eventId), eventId, ids, 'pending');
+    mark = fake.mark();
+    assert.deepEqual(await run('send-live-deliveries', { eventId, bucket: 0 }), { sent: 3, albums: 1, unreachable: 0, dropped: 0 });
+    const again = fake.callsTo(7105, mark).filter((c) => c.method === 'sendMediaGroup');
+    assert.deepEqual(again.map((c) => [c.error, c.files.length]), [[undefined, 0]]);
+    assert.deepEqual(photosSent(7105, mark), [ids]);
   });
 
   it('any flush of the event gives its expired claims back first: they go out with the new matches', async () => {

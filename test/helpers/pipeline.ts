@@ -33,7 +33,7 @@ export async function startPipeline(
   const engine = options.workers ? await createFaceEngine({ modelDir: testModelDir() }) : undefined;
   const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine, ...(options.sender && { sender: options.sender }) }) : undefined);
   const workers: JobWorkers | undefined = handlers
-    ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger })
+    ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger, metrics: t.deps.metrics })
     : undefined;
   const listeners = new Map<QueueName, { queueEvents: QueueEvents; connection: Redis }>();
   const events = async (queue: QueueName): Promise<QueueEvents> => {

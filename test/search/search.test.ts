@@ -217,7 +217,11 @@ for (const mode of ['exact scan', 'event HNSW index'] as const) describe(`selfie
     assert.equal(none.body.error, 'no_face');
     const garbage = await search({ event_id: String(A.id) }, Buffer.from('not an image'), owner.headers);
     assert.equal(garbage.status, 422);
-    assert.equal(garbage.body.error, 'unreadable_image', 'a file that is no image is not a selfie without a face');
+    assert.equal(garbage.body.error, 'unreadable_image', 'not "no face": the file could not be read at all');
+    // A JPEG cut off after its first kilobytes: corrupt, not faceless.
+    const truncated = await search({ event_id: String(A.id) }, selfieX.subarray(0, 1024), owner.headers);
+    assert.equal(truncated.status, 422);
+    assert.equal(truncated.body.error, 'unreadable_image');
 
     const people = await johns();
     const pair = await groupPhoto([people[0]!.files[5]!, people[1]!.files[5]!], 1);

@@ -1,4 +1,4 @@
-import { Composer, InputFile, InputMediaBuilder } from 'grammy';
+import { Composer } from 'grammy';
 import type { BotContext } from '../context.js';
 import {
   ConsentRequiredError,
@@ -13,6 +13,8 @@ import { NotFoundError } from '../../errors.js';
 import { callbackPattern } from '../callback-data.js';
 import { resultsKeyboard } from '../keyboards/results.keyboard.js';
 import { askConsent } from './consent.feature.js';
+import type { CachedFileSender } from '../cached-file.sender.js';
+import type { BotSearchOutcome, Metrics } from '../../observability/metrics.js';
 
 /** Telegram lets bots download files up to 20 MB. */
 export const MAX_SELFIE_BYTES = 20 * 1024 * 1024;
@@ -36,24 +38,30 @@ function keepChatAction(ctx: BotContext, action: 'upload_photo' | 'upload_docume
   return { stop: () => clearInterval(timer) };
 }
 
-/** Sends the next page of the session's results: an album (or one photo), then the buttons. */
-async function sendNextPage(ctx: BotContext, participants: ParticipantService, pageSize: number): Promise<void> {
+/**
+ * Sends the next page of the session's results: an album (or one photo), then the buttons. Photos
+ * Telegram already has go by file_id; only the others' previews are read and uploaded.
+ */
+async function sendNextPage(ctx: BotContext, participants: ParticipantService, files: CachedFileSender, pageSize: number): Promise<void> {
   const search = ctx.session.search;
   if (!search) return;
   const ids = search.faceIds.slice(search.shown, search.shown + pageSize);
   const photos = await participants.photosInOrder(search.eventId, ids);
   const action = keepChatAction(ctx, 'upload_photo');
   try {
-    const files = await Promise.all(photos.map(async (p) => new InputFile(await participants.previewBytes(p), `photo-${p.id}.jpg`)));
-    if (files.length === 1) await ctx.replyWithPhoto(files[0]!);
-    else if (files.length > 1) await ctx.replyWithMediaGroup(files.map((f) => InputMediaBuilder.photo(f)));
+    await files.sendPhotos(
+      ctx.api,
+      ctx.chat!.id,
+      search.eventId,
+      photos.map((p) => ({ faceId: p.id, bytes: () => participants.previewBytes(p) })),
+    );
   } finally {
     action.stop();
   }
   const from = search.shown + 1;
   search.shown += ids.length;
   const hasMore = search.shown < search.faceIds.length;
-  await ctx.reply(ctx.t('results-page', { from, to: search.shown, total: search.faceIds.length }), {
+  await ctx.reply(ctx.t('results-page', { count: ids.length, from, to: search.shown, total: search.faceIds.length }), {
     reply_markup: resultsKeyboard(ctx, { faceIds: photos.map((p) => p.id), firstNumber: from, hasMore, offerLive: !hasMore }),
   });
 }
@@ -63,8 +71,17 @@ async function sendNextPage(ctx: BotContext, participants: ParticipantService, p
  * opt-in. Plain handlers, not a conversation: every selfie is a search of its own, and the results
  * for paging live in the session.
  */
-export function createSelfieFeature(deps: { participants: ParticipantService; download: FileDownloader; pageSize?: number }): Composer<BotContext> {
-  const { participants } = deps;
+export function createSelfieFeature(deps: {
+  participants: ParticipantService;
+  download: FileDownloader;
+  /** Sends previews and originals by cached file_id where Telegram has them. */
+  files: CachedFileSender;
+  /** Counts searches by outcome. */
+  searches?: Metrics['botSearches'];
+  pageSize?: number;
+}): Composer<BotContext> {
+  const { participants, files } = deps;
+  const count = (outcome: BotSearchOutcome): void => deps.searches?.inc({ outcome });
   const pageSize = Math.min(Math.max(deps.pageSize ?? PAGE_SIZE, 1), PAGE_SIZE);
   const feature = new Composer<BotContext>();
   const privateChats = feature.chatType('private');
@@ -82,30 +99,38 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
       const image = await deps.download(file.file_path);
       result = await participants.search(participant, image, { limit: MAX_RESULTS, more: ctx.session.moreSelfie !== undefined });
     } catch (error) {
-      if (error instanceof NoFaceError) return ctx.reply(ctx.t('no-face'));
-      if (error instanceof UnreadableImageError) return ctx.reply(ctx.t('selfie-unreadable'));
-      if (error instanceof MultipleFacesError) return ctx.reply(ctx.t('multiple-faces', { count: Number((error.details?.faces as unknown[] | undefined)?.length ?? 2) }));
-      if (error instanceof SearchRateLimitedError) return ctx.reply(ctx.t('rate-limited'));
-      if (error instanceof SearchTimeoutError) return ctx.reply(ctx.t('search-timeout'));
+      const answer = (outcome: BotSearchOutcome, text: string) => {
+        count(outcome);
+        return ctx.reply(text);
+      };
+      if (error instanceof NoFaceError) return answer('no_face', ctx.t('no-face'));
+      if (error instanceof UnreadableImageError) return answer('unreadable', ctx.t('unreadable-image'));
+      if (error instanceof MultipleFacesError) {
+        return answer('multiple_faces', ctx.t('multiple-faces', { count: Number((error.details?.faces as unknown[] | undefined)?.length ?? 2) }));
+      }
+      if (error instanceof SearchRateLimitedError) return answer('rate_limited', ctx.t('rate-limited', { seconds: error.retryAfterSeconds }));
+      if (error instanceof SearchTimeoutError) return answer('timeout', ctx.t('search-timeout'));
       if (error instanceof NoActiveEventError || error instanceof NotFoundError) return ctx.reply(ctx.t('no-event'));
       if (error instanceof ConsentRequiredError) return askConsent(ctx);
+      count('error');
       throw error;
     } finally {
       action.stop();
     }
     ctx.logger.info({ participant: participant.id, eventId: result.event.id, results: result.faceIds.length }, 'selfie search');
     ctx.session.search = { eventId: result.event.id, faceIds: result.faceIds, shown: 0 };
+    count(result.faceIds.length === 0 ? 'nothing_found' : 'results');
     if (result.faceIds.length === 0) {
       await ctx.reply(ctx.t('nothing-found', { name: result.event.name }), {
         reply_markup: resultsKeyboard(ctx, { faceIds: [], firstNumber: 1, hasMore: false, offerLive: true }),
       });
     } else {
-      await sendNextPage(ctx, participants, pageSize);
+      await sendNextPage(ctx, participants, files, pageSize);
     }
     // A weak selfie or an answer close to the threshold: one more selfie (fused with this one) settles it.
-    const { count, weak, borderline } = result.selfie;
-    if ((weak || borderline) && count < MAX_FUSED_SELFIES) {
-      ctx.session.moreSelfie = { eventId: result.event.id, count };
+    const { count: fused, weak, borderline } = result.selfie;
+    if ((weak || borderline) && fused < MAX_FUSED_SELFIES) {
+      ctx.session.moreSelfie = { eventId: result.event.id, count: fused };
       return ctx.reply(ctx.t(weak ? 'selfie-one-more-weak' : 'selfie-one-more'));
     }
     ctx.session.moreSelfie = undefined;
@@ -132,7 +157,7 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
     const rows = ctx.callbackQuery.message?.reply_markup?.inline_keyboard ?? [];
     const originalsOnly = rows.filter((row) => row.every((b) => 'callback_data' in b && b.callback_data.startsWith('orig:')));
     await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: originalsOnly } }).catch(() => undefined);
-    return sendNextPage(ctx, participants, pageSize);
+    return sendNextPage(ctx, participants, files, pageSize);
   });
 
   feature.callbackQuery(callbackPattern.original, async (ctx) => {
@@ -145,7 +170,7 @@ export function createSelfieFeature(deps: { participants: ParticipantService; do
     const action = keepChatAction(ctx, 'upload_document');
     try {
       const name = photo.original_name ?? `photo-${photo.id}.jpg`;
-      return await ctx.replyWithDocument(new InputFile(await participants.originalBytes(photo), name));
+      return await files.sendOriginal(ctx.api, ctx.chat!.id, photo.event_id, { faceId: photo.id, name, bytes: () => participants.originalBytes(photo) });
     } finally {
       action.stop();
     }

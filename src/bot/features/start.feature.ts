@@ -6,14 +6,17 @@ import { formatDate } from '../i18n.js';
 import type { Event } from '../../repositories/event.repository.js';
 import { askConsent } from './consent.feature.js';
 
-/** The event's greeting: name, date and place. */
+/**
+ * The event's greeting: name, then date and place on their own lines when the event has them.
+ * Built from lines so that a missing date or place leaves no blank line behind.
+ */
 export async function greeting(ctx: BaseContext, event: Event): Promise<string> {
   const language = await ctx.i18n.getLocale();
   const date = formatDate(event.event_date, language);
-  const details = [date && ctx.t('event-details-date', { date }), event.location && ctx.t('event-details-place', { place: event.location })]
+  const place = event.location?.trim();
+  return [ctx.t('greeting', { name: event.name }), date && ctx.t('event-details-date', { date }), place && ctx.t('event-details-place', { place })]
     .filter(Boolean)
     .join('\n');
-  return ctx.t('greeting', { name: event.name, details });
 }
 
 /**

@@ -2,9 +2,7 @@ start-no-event =
     Hi! I find your photos from events.
     Open the event link (or scan the QR code) your photographer or organizer shared, then send me a selfie.
 event-unavailable = This event link is unknown or the event is closed. Ask the organizer for a current link.
-greeting =
-    Welcome to “{ $name }”!
-    { $details }
+greeting = Welcome to “{ $name }”!
 event-details-date = Date: { $date }
 event-details-place = Place: { $place }
 consent-request =
@@ -21,12 +19,22 @@ no-event = Open the event link first (or choose one with /events).
 searching = Looking for you in “{ $name }”…
 selfie-not-image = That file is not an image. Send a selfie as a photo, or as a JPEG/PNG/WebP/HEIC file.
 selfie-too-large = That file is too large (20 MB at most). Send the selfie as a photo instead.
+unreadable-image = I could not read that file as an image; it may be damaged. Send the selfie as a photo, or as a JPEG/PNG/WebP/HEIC file.
 no-face = I could not find a face. Send a well-lit photo where your face is clearly visible, looking at the camera.
-multiple-faces = I see { $count } faces. Send a selfie with just you in it.
-rate-limited = Too many searches. Please wait a minute and try again.
+multiple-faces = I see { $count ->
+        [one] { $count } face
+       *[other] { $count } faces
+    }. Send a selfie with just you in it.
+rate-limited = Too many searches. Please try again in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }.
 search-timeout = The search took too long. Please try again in a moment.
 nothing-found = No photos of you in “{ $name }” yet. Photos may still be uploaded — I can send new ones as they appear.
-results-page = Photos { $from }–{ $to } of { $total }. Tap 📄 and a number to get that original file.
+results-page = { $count ->
+        [one] Photo { $from } of { $total }.
+       *[other] Photos { $from }–{ $to } of { $total }.
+    } Tap 📄 and a number to get that original file.
 results-more = Show more
 results-done = That's all the photos found.
 live-offer = 🔔 Send me new photos of me
@@ -70,6 +78,5 @@ command-forget = Delete my data
 command-language = Language
 command-help = Help
 
-selfie-unreadable = I could not read this file as a picture. Please send your selfie as a photo (JPEG or PNG).
 selfie-one-more = To be sure these are all your photos, send one more selfie — another angle or light. I'll combine them.
 selfie-one-more-weak = Your face is small or turned in this selfie. Send one more, closer and facing the camera — I'll combine them for better results.
