@@ -84,7 +84,8 @@ if (process.argv.includes('--fit')) {
     for (const sameCutoff of process.env.FIT_CUTOFF ? [Number(process.env.FIT_CUTOFF)] : [0.86, 0.88, 0.9, 0.92]) {
       for (const prior of [0.88]) {
         for (const minFaceSize of [0, 28, 36]) {
-          const policy = { ...base, cohortSize, sameCutoff, prior, minFaceSize, margin0: 0, slope: 1, rawFloor: -1 };
+          const combine = (process.env.FIT_COMBINE ?? base.combine) as MatchPolicy['combine'];
+          const policy = { ...base, combine, cohortSize, sameCutoff, prior, minFaceSize, margin0: 0, slope: 1, rawFloor: -1 };
           // With margin0 = 0 and slope = 1 the similarity is logistic(margin + logit(0.7)): monotonic in the margin.
           const scored = events.map((ev, i) => scorePhotos(ev, fastScorer(ev, policy, cohortCache, i)));
           const logit07 = Math.log(OPERATING_POINT / (1 - OPERATING_POINT));
@@ -118,7 +119,7 @@ if (process.argv.includes('--fit')) {
   console.log(`raw cosine re-fitted: threshold ${rawThreshold.toFixed(4)} → worst-size recall ${(rawRecall * 100).toFixed(1)} %`);
   for (const r of rows.slice(0, 10)) {
     const p = r.policy;
-    console.log(`K ${p.cohortSize}  cutoff ${p.sameCutoff}  prior ${p.prior}  minFace ${p.minFaceSize}  margin0 ${p.margin0}  → worst-size recall ${(r.recall * 100).toFixed(1)} %`);
+    console.log(`${p.combine}  K ${p.cohortSize}  cutoff ${p.sameCutoff}  prior ${p.prior}  minFace ${p.minFaceSize}  margin0 ${p.margin0}  → worst-size recall ${(r.recall * 100).toFixed(1)} %`);
   }
   process.exit(0);
 }

@@ -38,6 +38,11 @@ export interface MatchPolicy {
   sameCutoff: number;
   /** Cohort value assumed for the missing members of a short cohort (raw cosine). */
   prior: number;
+  /**
+   * How the two cohorts combine: `mean` judges the score against their average; `max` against the
+   * higher one, so a face (or selfie) that resembles everyone pays its full cohort.
+   */
+  combine: 'mean' | 'max';
   /** Margin at the operating point (similarity 0.7). */
   margin0: number;
   /** Logistic slope of similarity over margin. */
@@ -69,6 +74,7 @@ export const MATCH_POLICIES: Record<string, MatchPolicy> = {
     // with its threshold re-fitted to the same budget (K 20: 93.8 %; cutoff 0.90: 91.4 %).
     cohortSize: 10,
     sameCutoff: 0.92,
+    combine: 'mean',
     // Only short cohorts (events of a few faces) use it: raw 0.925 at the operating point there.
     prior: 0.9,
     margin0: 0.025,
@@ -87,6 +93,7 @@ export const MATCH_POLICIES: Record<string, MatchPolicy> = {
   'insightface-buffalo': {
     cohortSize: 20,
     sameCutoff: 0.6,
+    combine: 'mean',
     prior: 0.25,
     margin0: 0.12,
     slope: 25,
@@ -177,7 +184,8 @@ export interface MatchInput {
 /** The product's similarity (0..1, OPERATING_POINT at the operating point) of one comparison; 0 when gated out. */
 export function matchSimilarity(input: MatchInput, policy: MatchPolicy): number {
   if (input.cosine < policy.rawFloor || !isMatchable(input.quality, policy)) return 0;
-  const margin = input.cosine - (input.queryCohort + (input.faceCohort ?? policy.prior)) / 2;
+  const faceCohort = input.faceCohort ?? policy.prior;
+  const margin = input.cosine - (policy.combine === 'max' ? Math.max(input.queryCohort, faceCohort) : (input.queryCohort + faceCohort) / 2);
   const logit = policy.slope * (margin - policy.margin0) + Math.log(OPERATING_POINT / (1 - OPERATING_POINT));
   return 1 / (1 + Math.exp(-logit));
 }
