@@ -1,7 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { QUEUE_OF, type JobName, type JobOf, type JobOutcome, type JobResults, type QueueName } from './jobs.js';
 
 /** What a handler gets: the payload, its job id, the attempt number and a child logger. */
@@ -31,6 +30,15 @@ export interface JobWorkers {
 }
 
 /** Starts one BullMQ worker per queue and dispatches each job to its handler by name. */
+/**
+ * The two job metrics the dispatcher records, as it uses them (prom-client's Histogram and
+ * Counter fit): declared here so the queue layer depends on no metrics module.
+ */
+export interface JobMetrics {
+  jobDuration: { observe(labels: { queue: string; job: string; status: string }, seconds: number): void };
+  jobFailures: { inc(labels: { queue: string; job: string; final: string }): void };
+}
+
 export function startJobWorkers(options: {
   connection: Redis;
   prefix: string;
@@ -41,8 +49,8 @@ export function startJobWorkers(options: {
   logger: Logger;
   /** Restrict to these queues (default: every queue that has a handler). */
   queues?: QueueName[];
-  /** Where job durations and failures are counted (per queue and job name). */
-  metrics?: Pick<Metrics, 'jobDuration' | 'jobFailures'>;
+  /** Where job durations and failures are counted (per queue and job name); observability/metrics.ts provides them. */
+  metrics?: JobMetrics;
 }): JobWorkers {
   const { handlers, logger } = options;
   const names = Object.keys(handlers) as JobName[];
