@@ -277,7 +277,8 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
         ['search cut off in the file', '/api/v1/faces/search', searchTruncated, 400, 'invalid_multipart'],
         ['upload with too many fields', '/api/v1/faces/upload', manyFields, 413, 'payload_too_large'],
         ['search with too many fields', '/api/v1/faces/search', manyFields, 413, 'payload_too_large'],
-        ['search with too many parts', '/api/v1/faces/search', manyParts, 413, 'payload_too_large'],
+        // Up to three selfies make one search; a fourth file is refused as such, before it is read.
+        ['search with more selfies than it takes', '/api/v1/faces/search', manyParts, 400, 'invalid_input'],
       ];
       for (const [name, url, form, status, code] of cases) {
         const res = await injectForm(url, form);
