@@ -117,9 +117,18 @@ export async function startService(config: Config, roles: readonly Role[], logge
       }
     }
 
+    // Every process (api, worker, bot) serves its own metrics on a listener apart from the API;
+    // opened before the API so its address can be logged with it.
+    let metricsUrl: string | undefined;
+    if (config.metrics.port !== undefined) {
+      const server = await startMetricsServer(deps.metrics.registry, { host: config.metrics.host, port: config.metrics.port });
+      stack.push(() => server.close());
+      metricsUrl = server.url;
+      logger.info({ url: metricsUrl, roles }, 'metrics listening');
+    }
+
     let app: FastifyInstance | undefined;
     let apiUrl: string | undefined;
-    let metricsUrl: string | undefined;
     if (roles.includes('api')) {
       // Invite links need the bot's username: configured, known from the bot, or asked from Telegram.
       let botUsername = config.bot.username ?? bot?.botInfo.username;
@@ -147,7 +156,7 @@ export async function startService(config: Config, roles: readonly Role[], logge
       const port = typeof address === 'object' && address ? address.port : config.http.port;
       apiUrl = `http://127.0.0.1:${port}`;
       await lock?.publish(apiUrl);
-      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs` }, 'api listening');
+      logger.info({ url: `http://${config.http.host}:${port}`, docs: `${apiUrl}/docs`, ...(metricsUrl && { metrics: metricsUrl }) }, 'api listening');
     }
 
     if (bot) {
@@ -155,13 +164,6 @@ export async function startService(config: Config, roles: readonly Role[], logge
       stack.push(() => running.stop());
     }
 
-    // Every process (api, worker, bot) serves its own metrics on a listener apart from the API.
-    if (config.metrics.port !== undefined) {
-      const server = await startMetricsServer(deps.metrics.registry, { host: config.metrics.host, port: config.metrics.port });
-      stack.push(() => server.close());
-      metricsUrl = server.url;
-      logger.info({ url: metricsUrl, roles }, 'metrics listening');
-    }
     return { deps, apiUrl, metricsUrl, stop };
   } catch (error) {
     await stop();
