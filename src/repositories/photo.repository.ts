@@ -60,6 +60,10 @@ const toPhoto = (r: FaceRow): Photo => ({
 const UNIQUE_VIOLATION = '23505';
 
 /** Photos (the seed's `faces` rows). */
+/** The photo, if it exists and its event is not deleted. */
+const livePhoto = (db: Kysely<MainDatabase>, id: number) =>
+  db.selectFrom('faces').innerJoin('events', 'events.id', 'faces.event_id').select('faces.id').where('faces.id', '=', id).where('events.deleted_at', 'is', null);
+
 export function createPhotoRepository(db: Kysely<MainDatabase>) {
   return {
     /**
@@ -141,14 +145,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
     ): Promise<boolean> {
       const now = new Date();
       return db.transaction().execute(async (trx) => {
-        const live = await trx
-          .selectFrom('faces')
-          .innerJoin('events', 'events.id', 'faces.event_id')
-          .select('faces.id')
-          .where('faces.id', '=', id)
-          .where('events.deleted_at', 'is', null)
-          .forShare('events')
-          .executeTakeFirst();
+        const live = await livePhoto(trx, id).forShare('events').executeTakeFirst();
         if (!live) return false;
         const res = await trx
           .updateTable('faces')
@@ -161,14 +158,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
 
     /** True while the photo exists and its event is not deleted (processing checks before writing). */
     async isLive(id: number): Promise<boolean> {
-      const row = await db
-        .selectFrom('faces')
-        .innerJoin('events', 'events.id', 'faces.event_id')
-        .select('faces.id')
-        .where('faces.id', '=', id)
-        .where('events.deleted_at', 'is', null)
-        .executeTakeFirst();
-      return row !== undefined;
+      return (await livePhoto(db, id).executeTakeFirst()) !== undefined;
     },
 
     /**

@@ -76,3 +76,23 @@ export async function startS3(): Promise<{ endpoint: string; bucket: string; acc
 export function testConfig(env: Record<string, string | undefined>): Config {
   return loadConfig({ LOG_LEVEL: 'silent', QUEUE_PREFIX: uniqueName('fpq'), REDIS_URL: TEST_REDIS_URL, PORT: '0', METRICS_PORT: '0', ...env });
 }
+
+/**
+ * Environment for a FacePass process (`bin/facepass.js start --role …`) that shares a test app's
+ * PostgreSQL databases, Redis queues and S3 bucket: what a separate api, worker or bot process needs.
+ */
+export function sharedServiceEnv(config: Config): Record<string, string> {
+  if (config.storage.kind !== 's3' || config.databases.main.kind !== 'postgres' || config.databases.vector.kind !== 'postgres') {
+    throw new Error('separate processes need the test app on PostgreSQL and S3');
+  }
+  return {
+    DATABASE_MAIN_URL: config.databases.main.url,
+    DATABASE_VECTOR_URL: config.databases.vector.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: config.queue.prefix,
+    S3_BUCKET: config.storage.bucket,
+    S3_ENDPOINT: config.storage.endpoint ?? '',
+    S3_ACCESS_KEY_ID: config.storage.accessKeyId ?? '',
+    S3_SECRET_ACCESS_KEY: config.storage.secretAccessKey ?? '',
+  };
+}

@@ -9,7 +9,7 @@ import type { QueueEvents } from 'bullmq';
 import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { groupPhoto, johns } from '../helpers/dev-event.js';
-import { tempDir, TEST_REDIS_URL } from '../helpers/services.js';
+import { sharedServiceEnv, tempDir } from '../helpers/services.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { testModelDir } from '../vision/fixtures.js';
 
@@ -92,17 +92,9 @@ describe('ingest crash safety (real worker processes)', () => {
     owner = await t.photographer();
     queueEvents = await pipeline.events('photos');
     const { config } = t.deps;
-    assert.ok(config.storage.kind === 's3' && config.databases.main.kind === 'postgres' && config.databases.vector.kind === 'postgres');
     workerEnv = {
       FACEPASS_DATA_DIR: data.dir,
-      DATABASE_MAIN_URL: config.databases.main.url,
-      DATABASE_VECTOR_URL: config.databases.vector.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: config.queue.prefix,
-      S3_BUCKET: config.storage.bucket,
-      S3_ENDPOINT: config.storage.endpoint ?? '',
-      S3_ACCESS_KEY_ID: config.storage.accessKeyId ?? '',
-      S3_SECRET_ACCESS_KEY: config.storage.secretAccessKey ?? '',
+      ...sharedServiceEnv(config),
       MODEL_DIR: testModelDir(),
       JOB_LOCK_SECONDS: '3',
       JOB_ATTEMPTS: '10',

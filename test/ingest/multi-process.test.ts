@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { groupPhoto, johns, selfie } from '../helpers/dev-event.js';
-import { tempDir, TEST_REDIS_URL } from '../helpers/services.js';
+import { sharedServiceEnv, tempDir } from '../helpers/services.js';
 import { testModelDir } from '../vision/fixtures.js';
 import { buttonsOf, FakeTelegram, type ApiCall } from '../bot/fake-telegram.js';
 
@@ -69,18 +69,10 @@ describe('api, two workers and the bot as separate processes on one PostgreSQL, 
     // The test app gives fresh databases, a queue prefix and an S3 server; the test reads them directly.
     t = await createTestApp();
     const { config } = t.deps;
-    assert.ok(config.storage.kind === 's3' && config.databases.main.kind === 'postgres' && config.databases.vector.kind === 'postgres');
     const shared = {
       HOST: '127.0.0.1',
       PORT: '0',
-      DATABASE_MAIN_URL: config.databases.main.url,
-      DATABASE_VECTOR_URL: config.databases.vector.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: config.queue.prefix,
-      S3_BUCKET: config.storage.bucket,
-      S3_ENDPOINT: config.storage.endpoint ?? '',
-      S3_ACCESS_KEY_ID: config.storage.accessKeyId ?? '',
-      S3_SECRET_ACCESS_KEY: config.storage.secretAccessKey ?? '',
+      ...sharedServiceEnv(config),
       MODEL_DIR: testModelDir(),
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: fake.url,
