@@ -48,6 +48,8 @@ const EnvSchema = Type.Object({
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  SESSION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 8760, default: 168 }),
+  COOKIE_SECURE: Type.Union(['auto', 'true', 'false'].map((l) => Type.Literal(l)), { default: 'auto' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -105,6 +107,8 @@ export interface Config {
     liveBatchSeconds: number;
   };
   shutdownTimeoutMs: number;
+  /** The web console: session lifetime, and whether its cookie is `Secure` ('auto': when the request came over HTTPS). */
+  console: { sessionTtlMs: number; cookieSecure: 'auto' | boolean };
 }
 
 /** A configuration problem; the message names every offending variable. */
@@ -196,5 +200,9 @@ function toConfig(env: Env): Config {
       liveBatchSeconds: env.LIVE_DELIVERY_BATCH_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    console: {
+      sessionTtlMs: env.SESSION_TTL_HOURS * 3600_000,
+      cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    },
   };
 }

@@ -50,3 +50,17 @@ export class UnavailableError extends DomainError {
     if (cause !== undefined) this.cause = cause;
   }
 }
+
+/** Too many attempts (sign-in lockout or rate limit); the client may retry after `retry_after_seconds`. */
+export class TooManyAttemptsError extends DomainError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('too_many_attempts', message, { retry_after_seconds: retryAfterSeconds });
+  }
+}
+
+/** Authenticated, but the request lacks what this kind of credential needs (e.g. a CSRF token). */
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}

@@ -7,7 +7,7 @@ import Type from 'typebox';
 import { InvalidInputError } from '../../errors.js';
 import type { SearchService, SearchScope } from '../../services/search.service.js';
 import type { PhotographerService } from '../../services/photographer.service.js';
-import { photographerOf } from '../plugins/auth.js';
+import { hasCredentials, photographerOf } from '../plugins/auth.js';
 import { errors } from '../schemas/common.schema.js';
 
 /** Telegram's own download limit; a selfie larger than this is not a selfie. */
@@ -99,8 +99,8 @@ export async function searchRoutes(
         rateLimit: {
           max: deps.publicPerMinute,
           timeWindow: '1 minute',
-          // Photographers (authenticated) are not limited; participants are, per client address.
-          allowList: (request) => request.headers.authorization !== undefined,
+          // Photographers (authenticated by key or console session) are not limited; participants are, per client address.
+          allowList: (request) => hasCredentials(request),
         },
       },
       schema: {
@@ -119,7 +119,7 @@ export async function searchRoutes(
       const form = await readForm(request);
       if (!form.selfie || form.selfie.length === 0) throw new InvalidInputError('The form has no selfie in field "file"', { field: 'file' });
       let scope: SearchScope;
-      if (request.headers.authorization !== undefined) {
+      if (hasCredentials(request)) {
         await deps.requirePhotographer(request);
         if (form.eventId === undefined) throw new InvalidInputError('event_id is required', { field: 'event_id' });
         scope = { kind: 'photographer', photographerId: photographerOf(request).id, eventId: form.eventId };
