@@ -331,7 +331,8 @@ function HourlyChart(props: { data: Insights['hourly']; series: { key: 'uploads'
   const max = Math.max(1, ...data.flatMap((d) => props.series.map((s) => d[s.key])));
   const width = 640;
   const height = 200;
-  const band = width / data.length;
+  // At least 12 bands: a new event's one or two hours do not turn into a wall of colour.
+  const band = width / Math.max(data.length, 12);
   const bar = Math.max(1, (band * 0.8) / props.series.length);
   return (
     <figure>
