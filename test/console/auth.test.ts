@@ -103,6 +103,7 @@ describe('console sign-in, sessions, CSRF, lockout and API keys', () => {
     const { cookie, csrf } = await signIn(a.email, a.password);
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/events/' })).statusCode, 401);
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/events/', headers: { cookie: 'facepass_session=forged-token-of-some-length-here' } })).statusCode, 401);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/events/', headers: { cookie: 'facepass_session=%E0%A4%A' } })).statusCode, 401, 'malformed cookie');
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/events/', headers: { cookie } })).statusCode, 200);
 
     const create = (headers: Record<string, string>) => t.app.inject({ method: 'POST', url: '/api/v1/events/', headers, payload: { name: 'Console event' } });

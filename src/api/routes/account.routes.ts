@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import Type from 'typebox';
-import type { AccountService, NewSession } from '../../services/account.service.js';
+import { LOCKOUT_MS, MAX_FAILED_LOGINS, type AccountService, type NewSession } from '../../services/account.service.js';
 import { clearSessionCookie, photographerOf, sessionOf, setSessionCookie, type CookieOptions } from '../plugins/auth.js';
 import { DateTime, errors, NullableDateTime } from '../schemas/common.schema.js';
 
@@ -59,7 +59,7 @@ export async function accountRoutes(
       schema: {
         tags,
         summary: 'Sign in to the console (sets the session cookie)',
-        description: `${5} bad passwords in a row lock the account for 15 minutes; ${LOGIN_ATTEMPTS_PER_ADDRESS} attempts per address per ${LOGIN_WINDOW}.`,
+        description: `${MAX_FAILED_LOGINS} bad passwords in a row lock the account for ${LOCKOUT_MS / 60_000} minutes; ${LOGIN_ATTEMPTS_PER_ADDRESS} attempts per address per ${LOGIN_WINDOW}.`,
         body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Password }, { additionalProperties: false }),
         response: { 200: SessionResponse, ...errors(400, 401, 429) },
       },
