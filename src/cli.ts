@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -85,9 +86,9 @@ function printKey(title: string, r: { id: number; email: string; apiKey: string;
 /** Reads a password from stdin (`--password-stdin`) or asks for it on the terminal without echo. */
 async function readPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    // A synchronous read of fd 0: reading through process.stdin leaves a stream handle behind, and the
+    // embedded database (PGlite, opened next when no server runs) then never finishes starting.
+    return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
   }
   const ask = (prompt: string): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -195,6 +196,9 @@ export function buildCli(env: Record<string, string | undefined>): Command {
       } finally {
         await admin.close();
       }
+      // Everything is written and closed; after a scrypt hash next to the embedded database, Node's
+      // event loop has been seen to stay alive with no handle left, so the one-shot command ends here.
+      process.exit(0);
     });
   photographer
     .command('list')
