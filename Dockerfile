@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for every role (api, worker, bot, migrate); the command picks the role.
 # Node 24 (LTS). The build stage compiles dist/ and prunes to production dependencies; the runtime
-# stage gets dist/, those node_modules and package.json (its "type": "module" makes dist/ ESM), no sources.
+# stage gets dist/, the built console (web/dist), those node_modules and package.json (its "type":
+# "module" makes dist/ ESM), no sources.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -13,7 +14,9 @@ COPY scripts/copy-build-assets.js ./scripts/
 COPY src ./src
 COPY models ./models
 COPY migrations ./migrations
-# onnxruntime-node ships every platform's binaries (~290 MB): keep this platform's only.
+COPY web ./web
+# The server compiles into dist/, the console into web/dist. onnxruntime-node ships every
+# platform's binaries (~290 MB): keep this platform's only.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && arch="$(node -p process.arch)" \
@@ -29,6 +32,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 # A named volume mounted on /data or /data/models starts with this ownership, so the node user can
 # write the generated model pack there.
 RUN mkdir -p /data/models && chown -R node:node /data

@@ -1,4 +1,4 @@
-import type { ApiKeyTable, PhotographerTable } from './main/photographer.table.js';
+import type { ApiKeyTable, PhotographerInviteTable, PhotographerTable, SessionTable } from './main/photographer.table.js';
 import type { EventTable } from './main/event.table.js';
 import type { FaceTable } from './main/face.table.js';
 import type { ParticipantEventTable, ParticipantTable } from './main/participant.table.js';
@@ -22,6 +22,8 @@ export * from './vector/event-vector-index.table.js';
 export interface MainDatabase {
   photographers: PhotographerTable;
   api_keys: ApiKeyTable;
+  sessions: SessionTable;
+  photographer_invites: PhotographerInviteTable;
   events: EventTable;
   faces: FaceTable;
   participants: ParticipantTable;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what FacePass needs on Debian/Ubuntu without Docker:
-# PostgreSQL with pgvector, Redis, and the two databases (db_main, db_vector).
+# PostgreSQL with pgvector, Redis, the two databases (db_main, db_vector), and Chromium for the console's tests.
 # Idempotent: each step is skipped when already done. Run as root (or with sudo).
 set -euo pipefail
 
@@ -15,6 +15,12 @@ apt_install() {
   [ -n "$apt_updated" ] || { $SUDO apt-get update -qq; apt_updated=1; }
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
+
+# --- Chromium (the web console's browser tests drive Debian's build with playwright-core) ----------
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium"
+  apt_install chromium
+fi
 
 # --- PostgreSQL -------------------------------------------------------------
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then

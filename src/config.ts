@@ -54,6 +54,8 @@ const EnvSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  SESSION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 8760, default: 168 }),
+  COOKIE_SECURE: Type.Union(['auto', 'true', 'false'].map((l) => Type.Literal(l)), { default: 'auto' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -120,6 +122,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The process's Prometheus listener (`GET /metrics`); `port` undefined means none. */
   metrics: { host: string; port: number | undefined };
+  /** The web console: session lifetime, and whether its cookie is `Secure` ('auto': when the request came over HTTPS). */
+  console: { sessionTtlMs: number; cookieSecure: 'auto' | boolean };
 }
 
 /** A configuration problem; the message names every offending variable. */
@@ -214,5 +218,9 @@ function toConfig(env: Env): Config {
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
+    console: {
+      sessionTtlMs: env.SESSION_TTL_HOURS * 3600_000,
+      cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    },
   };
 }

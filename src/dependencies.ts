@@ -27,6 +27,11 @@ import { createParticipantCacheRepository } from './repositories/participant-cac
 import { createParticipantService } from './services/participant.service.js';
 import { botIdOf, createTelegramFileRepository } from './repositories/telegram-file.repository.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createAccountRepository } from './repositories/account.repository.js';
+import { createAccountService } from './services/account.service.js';
+import { createInsightsRepository } from './repositories/insights.repository.js';
+import { createFaceBoxRepository } from './repositories/face-box.repository.js';
+import { createInsightsService } from './services/insights.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -58,6 +63,9 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     vectorSearch: createVectorSearchRepository(dbs.vector),
     vectorIndexes: createVectorIndexRepository(dbs.vector),
     photographers: createPhotographerRepository(dbs.main),
+    accounts: createAccountRepository(dbs.main),
+    insights: createInsightsRepository(dbs.main),
+    faceBoxes: createFaceBoxRepository(dbs.vector),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
     embeddings: createEmbeddingRepository(dbs.vector),
@@ -81,6 +89,12 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
   const eventCleanup = createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, storage });
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
+    accounts: createAccountService({
+      accounts: repos.accounts,
+      photographers: repos.photographers,
+      publicUrl: config.http.publicUrl,
+      sessionTtlMs: config.console.sessionTtlMs,
+    }),
     events: createEventService({ events: repos.events, jobs }),
     eventCleanup,
     ingestSweep: createIngestSweepService({
@@ -102,6 +116,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       imageUrlTtlSeconds: config.imageUrlTtlSeconds,
     }),
     search,
+    insights: createInsightsService({ events: repos.events, photos: repos.photos, insights: repos.insights, faceBoxes: repos.faceBoxes }),
     participants: createParticipantService({
       participants: repos.participants,
       participantEmbeddings: repos.participantEmbeddings,

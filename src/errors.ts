@@ -57,3 +57,17 @@ export class RateLimitedError extends DomainError {
     super('rate_limited', `Too many requests: retry in ${retryAfterSeconds} s`, { retry_after_seconds: retryAfterSeconds });
   }
 }
+
+/** Too many attempts (sign-in lockout or rate limit); the client may retry after `retry_after_seconds`. */
+export class TooManyAttemptsError extends DomainError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('too_many_attempts', message, { retry_after_seconds: retryAfterSeconds });
+  }
+}
+
+/** Authenticated, but the request lacks what this kind of credential needs (e.g. a CSRF token). */
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}

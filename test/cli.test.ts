@@ -9,13 +9,14 @@ import { tempDir } from './helpers/services.js';
 
 const BIN = path.resolve('bin/facepass.js');
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
@@ -74,6 +75,24 @@ describe('facepass CLI on the embedded default (PGlite, private Redis, local dis
       assert.equal(created.code, 0, created.stderr);
       const key = /API key.*: (fp_\S+)/.exec(created.stdout)?.[1];
       assert.ok(key, created.stdout);
+      const invite = /Console invite.*: (http\S+\/invite#(\S+))/.exec(created.stdout);
+      assert.ok(invite?.[2], created.stdout);
+
+      // Console sign-in: the invite link sets a password once; `photographer password` changes it.
+      const login = (password: string) =>
+        fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'photo@example.com', password }) });
+      const accept = (password: string) =>
+        fetch(`${base}/api/v1/auth/invite`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: invite[2], password }) });
+      assert.equal((await accept('invited password 1')).status, 200);
+      assert.equal((await accept('invited password 2')).status, 404, 'an invite works once');
+      assert.equal((await login('invited password 1')).status, 200);
+      const changed = await run(['photographer', 'password', '--email', 'photo@example.com', '--password-stdin'], env, 'changed password 2\n');
+      assert.equal(changed.code, 0, changed.stderr);
+      assert.equal((await login('invited password 1')).status, 401);
+      const signedIn = await login('changed password 2');
+      assert.equal(signedIn.status, 200);
+      assert.match(signedIn.headers.get('set-cookie') ?? '', /facepass_session=.+HttpOnly; SameSite=Strict/);
+
       const duplicate = await run(['photographer', 'create', '--email', 'photo@example.com'], env);
       assert.equal(duplicate.code, 1);
       assert.match(duplicate.stderr, /already exists/);
@@ -101,5 +120,8 @@ describe('facepass CLI on the embedded default (PGlite, private Redis, local dis
     assert.equal(list.code, 0, list.stderr);
     const rows = JSON.parse(list.stdout) as { email: string; active_keys: number }[];
     assert.deepEqual(rows.map((r) => [r.email, r.active_keys]), [['photo@example.com', 1]]);
+    const offline = await run(['photographer', 'password', '--email', 'photo@example.com', '--password-stdin'], env, 'offline password 3\n');
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.match(offline.stdout, /Console password set for photo@example.com/);
   });
 });

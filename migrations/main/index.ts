@@ -4,6 +4,7 @@ import * as botDeliveries from './20261125T1800-bot-deliveries.js';
 import * as liveDeliveryBatches from './20261126T1000-live-delivery-batches.js';
 import * as liveDeliveryClaims from './20261127T1000-live-delivery-claims.js';
 import * as photoSweep from './20261201T2300-photo-sweep.js';
+import * as consoleAuth from './20261201T2300-console-auth.js';
 
 /** db_main migrations, applied in key order. Listed statically so they run the same under tsx and compiled. */
 export const mainMigrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const mainMigrations: Record<string, Migration> = {
   '20261126T1000-live-delivery-batches': liveDeliveryBatches,
   '20261127T1000-live-delivery-claims': liveDeliveryClaims,
   '20261201T2300-photo-sweep': photoSweep,
+  '20261201T2300-console-auth': consoleAuth,
 };

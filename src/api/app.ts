@@ -17,6 +17,9 @@ import { adminRoutes } from './routes/admin.routes.js';
 import { photoRoutes } from './routes/photos.routes.js';
 import { searchRoutes } from './routes/search.routes.js';
 import { inviteRoutes } from './routes/invite.routes.js';
+import { accountRoutes } from './routes/account.routes.js';
+import { insightsRoutes } from './routes/insights.routes.js';
+import { consoleRoutes, findConsoleDir } from './routes/console.routes.js';
 
 /** What the API needs from the shared dependencies. */
 export type ApiDependencies = Pick<Dependencies, 'config' | 'logger' | 'dbs' | 'redis' | 'storage' | 'signer' | 'services' | 'metrics'>;
@@ -47,6 +50,8 @@ export async function buildApi(
     adminToken?: string;
     /** The bot's username for invite links (config or getMe); invites answer 409 without it. */
     botUsername?: string;
+    /** The built web console to serve on `/` (default: web/dist when built; '' serves none). */
+    consoleDir?: string;
     /** Telegram's webhook route, when the bot runs in webhook mode in this process. */
     botWebhook?: FastifyPluginAsync;
     /** Sees every route as it is added, plugins' included (the fuzz test enumerates the routes with it). */
@@ -74,17 +79,30 @@ export async function buildApi(
   await app.register(swagger, {
     openapi: {
       info: { title: 'FacePass API', version: '1.0.0', description: 'Event photo search by selfie.' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Photographer API key' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Photographer API key' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'facepass_session', description: 'Console session (POST /auth/login); unsafe methods also need X-CSRF-Token' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerMetrics(app, deps.metrics);
   await app.register(healthRoutes, deps);
-  const requirePhotographer = createPhotographerAuth(app, deps.services.photographers);
+  const { requirePhotographer, requireSession } = createPhotographerAuth(app, deps.services.photographers, deps.services.accounts);
   await app.register(
     async (v1) => {
+      await v1.register(accountRoutes, {
+        accounts: deps.services.accounts,
+        requireSession,
+        cookie: { secure: deps.config.console.cookieSecure },
+        redis: deps.redis,
+        queuePrefix: deps.config.queue.prefix,
+      });
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
+      await v1.register(insightsRoutes, { insights: deps.services.insights, url: deps.services.photos.url, requirePhotographer });
       await v1.register(inviteRoutes, { events: deps.services.events, requirePhotographer, botUsername: options.botUsername ?? deps.config.bot.username });
       await v1.register(async (scope) => {
         // One multipart registration per scope: uploads stream with their own limit; selfies are small.
@@ -105,9 +123,10 @@ export async function buildApi(
     },
     { prefix: '/api/v1' },
   );
+  await app.register(consoleRoutes, { dir: options.consoleDir === undefined ? findConsoleDir() : options.consoleDir || undefined });
   if (options.botWebhook) await app.register(options.botWebhook);
   if (options.adminToken) {
-    await app.register(adminRoutes, { prefix: '/internal/admin', token: options.adminToken, photographers: deps.services.photographers });
+    await app.register(adminRoutes, { prefix: '/internal/admin', token: options.adminToken, photographers: deps.services.photographers, accounts: deps.services.accounts });
   }
   return app;
 }

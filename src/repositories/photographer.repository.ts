@@ -13,7 +13,8 @@ export interface PhotographerWithKeys extends Photographer {
   active_keys: number;
 }
 
-const toPhotographer = (row: PhotographerRow): Photographer => ({
+/** Maps a row (or any row with its columns) to the shared `Photographer`. */
+export const toPhotographer = (row: Pick<PhotographerRow, 'id' | 'email' | 'name' | 'created_at'>): Photographer => ({
   id: row.id,
   email: row.email,
   name: row.name,
@@ -28,6 +29,11 @@ export function createPhotographerRepository(db: Kysely<MainDatabase>) {
   return {
     async findByEmail(email: string): Promise<Photographer | undefined> {
       const row = await db.selectFrom('photographers').selectAll().where('email', '=', email).executeTakeFirst();
+      return row && toPhotographer(row);
+    },
+
+    async findById(id: number): Promise<Photographer | undefined> {
+      const row = await db.selectFrom('photographers').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toPhotographer(row);
     },
 

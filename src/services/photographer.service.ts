@@ -9,7 +9,8 @@ export function hashApiKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
 }
 
-function newApiKey(): { key: string; prefix: string; hash: string } {
+/** A fresh API key with what is stored of it (prefix for listings, SHA-256). */
+export function newApiKey(): { key: string; prefix: string; hash: string } {
   const key = `${KEY_PREFIX}${crypto.randomBytes(32).toString('base64url')}`;
   return { key, prefix: key.slice(0, 10), hash: hashApiKey(key) };
 }

@@ -6,6 +6,8 @@ const STATUS: Record<string, number> = {
   conflict: 409,
   invalid_input: 400,
   unauthorized: 401,
+  forbidden: 403,
+  too_many_attempts: 429,
   unavailable: 503,
   unsupported_media_type: 415,
   payload_too_large: 413,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { PhotographerService } from '../../services/photographer.service.js';
+import type { AccountService } from '../../services/account.service.js';
 import { errors } from '../schemas/common.schema.js';
 
 /** Header carrying the local admin token. */
@@ -13,7 +14,7 @@ export const ADMIN_TOKEN_HEADER = 'x-facepass-admin-token';
  * directory, so while the server runs, `facepass photographer …` goes through it with a token
  * the server wrote (mode 0600) into that directory.
  */
-export async function adminRoutes(app: FastifyInstance, deps: { token: string; photographers: PhotographerService }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, deps: { token: string; photographers: PhotographerService; accounts: AccountService }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const expected = Buffer.from(deps.token);
   api.addHook('onRequest', async (request, reply) => {
@@ -30,12 +31,27 @@ export async function adminRoutes(app: FastifyInstance, deps: { token: string; p
       schema: {
         hide: true,
         body: Type.Object({ email: Type.String(), name: Type.Optional(Type.String()) }),
-        response: { 201: Type.Object({ photographer, api_key: Type.String() }), ...errors(400, 409) },
+        response: { 201: Type.Object({ photographer, api_key: Type.String(), invite_url: Type.String() }), ...errors(400, 409) },
       },
     },
     async (request, reply) => {
       const { photographer: p, apiKey } = await deps.photographers.create(request.body);
-      return reply.status(201).send({ photographer: { ...p, created_at: p.created_at.toISOString() }, api_key: apiKey });
+      const invite = await deps.accounts.createInvite(p.id);
+      return reply.status(201).send({ photographer: { ...p, created_at: p.created_at.toISOString() }, api_key: apiKey, invite_url: invite.url });
+    },
+  );
+  api.post(
+    '/photographers/password',
+    {
+      schema: {
+        hide: true,
+        body: Type.Object({ email: Type.String(), password: Type.String() }),
+        response: { 200: Type.Object({ photographer }), ...errors(400) },
+      },
+    },
+    async (request) => {
+      const p = await deps.accounts.setPassword(request.body.email, request.body.password);
+      return { photographer: { ...p, created_at: p.created_at.toISOString() } };
     },
   );
   api.post(

@@ -9,7 +9,7 @@ import { InvalidInputError, RateLimitedError } from '../../errors.js';
 import type { EventService } from '../../services/event.service.js';
 import type { SearchService, SearchScope } from '../../services/search.service.js';
 import type { PhotographerService } from '../../services/photographer.service.js';
-import { photographerOf } from '../plugins/auth.js';
+import { hasCredentials, photographerOf } from '../plugins/auth.js';
 import { DECIMAL_INTEGER, errors, parseIdField } from '../schemas/common.schema.js';
 
 /** Telegram's own download limit; a selfie larger than this is not a selfie. */
@@ -139,8 +139,8 @@ export async function searchRoutes(
         rateLimit: {
           max: deps.publicPerMinute,
           timeWindow: '1 minute',
-          // Photographers (authenticated) are not limited; participants are, per client address.
-          allowList: (request) => request.headers.authorization !== undefined,
+          // Photographers (authenticated by key or console session) are not limited; participants are, per client address.
+          allowList: (request) => hasCredentials(request),
           errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
         },
       },
@@ -160,7 +160,7 @@ export async function searchRoutes(
     },
     async (request) => {
       // Refusal order: the key, then the event named before the file, and only then the selfie's bytes.
-      const authenticated = request.headers.authorization !== undefined;
+      const authenticated = hasCredentials(request);
       if (authenticated) await deps.requirePhotographer(request);
       const form = await readForm(request, async (early) => {
         if (authenticated && early.eventId !== undefined) await deps.events.get(photographerOf(request).id, early.eventId);

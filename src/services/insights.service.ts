@@ -1,0 +1,39 @@
+import { NotFoundError } from '../errors.js';
+import type { EventRepository } from '../repositories/event.repository.js';
+import type { FaceBox, FaceBoxRepository } from '../repositories/face-box.repository.js';
+import type { EventCounts, EventInsights, InsightsRepository } from '../repositories/insights.repository.js';
+import type { Photo, PhotoRepository } from '../repositories/photo.repository.js';
+
+/** The hourly series covers at most this many hours back (30 days). */
+export const HOURLY_WINDOW_HOURS = 720;
+
+/** What the console shows beyond the API's CRUD: insights, per-event counts, a photo's face boxes. Owner only. */
+export function createInsightsService(deps: { events: EventRepository; photos: PhotoRepository; insights: InsightsRepository; faceBoxes: FaceBoxRepository; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+  const owned = async (photographerId: number, eventId: number) => {
+    // Another photographer's event is reported exactly like a missing one.
+    if (!(await deps.events.findOwned(photographerId, eventId))) throw new NotFoundError('Event');
+  };
+  return {
+    /** Totals and an hourly series (hours without activity left out) for one of the photographer's events. */
+    async insights(photographerId: number, eventId: number): Promise<EventInsights> {
+      await owned(photographerId, eventId);
+      return deps.insights.forEvent(eventId, new Date(now().getTime() - HOURLY_WINDOW_HOURS * 3600_000));
+    },
+
+    /** Counts for the photographer's events with these ids (others' ids are silently left out). */
+    async counts(photographerId: number, eventIds: number[]): Promise<EventCounts[]> {
+      const mine: number[] = [];
+      for (const id of new Set(eventIds)) if (await deps.events.findOwned(photographerId, id)) mine.push(id);
+      return deps.insights.countsFor(mine);
+    },
+
+    /** A photo of one of the photographer's events with its face boxes. */
+    async photoFaces(photographerId: number, photoId: number): Promise<{ photo: Photo; faces: FaceBox[] }> {
+      const photo = await deps.photos.findById(photoId);
+      if (!photo || !(await deps.events.findOwned(photographerId, photo.event_id))) throw new NotFoundError('Photo');
+      return { photo, faces: await deps.faceBoxes.forPhoto(photoId) };
+    },
+  };
+}
+export type InsightsService = ReturnType<typeof createInsightsService>;
