@@ -29,7 +29,6 @@ export interface JobWorkers {
   workers: Worker[];
 }
 
-/** Starts one BullMQ worker per queue and dispatches each job to its handler by name. */
 /**
  * The two job metrics the dispatcher records, as it uses them (prom-client's Histogram and
  * Counter fit): declared here so the queue layer depends on no metrics module.
@@ -39,6 +38,7 @@ export interface JobMetrics {
   jobFailures: { inc(labels: { queue: string; job: string; final: string }): void };
 }
 
+/** Starts one BullMQ worker per queue and dispatches each job to its handler by name. */
 export function startJobWorkers(options: {
   connection: Redis;
   prefix: string;

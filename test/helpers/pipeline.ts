@@ -4,7 +4,7 @@ import type { TestApp } from './app.js';
 import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
 import { createJobHandlers } from '../../src/workers/index.js';
 import type { JobHandlers } from '../../src/queue/job-worker.js';
-import type { QueueName } from '../../src/queue/jobs.js';
+import { QUEUE_NAMES, type QueueName } from '../../src/queue/jobs.js';
 import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
 import type { LivePhotoSender } from '../../src/services/live-delivery.service.js';
 import { testModelDir } from '../vision/fixtures.js';
@@ -46,6 +46,10 @@ export async function startPipeline(
     await entry.queueEvents.waitUntilReady();
     return entry.queueEvents;
   };
+  // Every queue's event stream is read from now on, before any test enqueues: a QueueEvents made
+  // lazily after an enqueue starts reading at "new events only" a moment later, and a fast job's
+  // completion in that moment would never be heard (BullMQ's own re-check runs before the first read).
+  await Promise.all(QUEUE_NAMES.map((queue) => events(queue)));
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address();
   const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
