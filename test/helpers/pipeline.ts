@@ -46,10 +46,11 @@ export async function startPipeline(
     await entry.queueEvents.waitUntilReady();
     return entry.queueEvents;
   };
-  // Every queue's event stream is read from now on, before any test enqueues: a QueueEvents made
-  // lazily after an enqueue starts reading at "new events only" a moment later, and a fast job's
-  // completion in that moment would never be heard (BullMQ's own re-check runs before the first read).
-  await Promise.all(QUEUE_NAMES.map((queue) => events(queue)));
+  // With workers here, every queue's event stream is read from now on, before any test enqueues: a
+  // QueueEvents made lazily after an enqueue starts reading at "new events only" a moment later, and
+  // a fast job's completion in that moment would never be heard (BullMQ's own re-check runs before
+  // the first read). Such pipelines are always closed; API-only ones stay lazy (some are never closed).
+  if (workers) await Promise.all(QUEUE_NAMES.map((queue) => events(queue)));
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address();
   const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
