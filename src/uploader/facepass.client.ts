@@ -130,7 +130,9 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
     },
     failedPhotos: (eventId) => byStatus<FailedPhoto>(eventId, 'failed'),
     async unfinishedPhotos(eventId) {
-      return [...(await byStatus<UnfinishedPhoto>(eventId, 'pending')), ...(await byStatus<UnfinishedPhoto>(eventId, 'processing'))];
+      const photos = [...(await byStatus<UnfinishedPhoto>(eventId, 'pending')), ...(await byStatus<UnfinishedPhoto>(eventId, 'processing'))];
+      // By name, as the folder lists them: parallel uploads finish (and get ids) in any order.
+      return photos.sort((a, b) => (a.original_name ?? '').localeCompare(b.original_name ?? '') || a.id - b.id);
     },
   };
 }
