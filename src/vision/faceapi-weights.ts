@@ -23,7 +23,7 @@ interface ManifestEntry {
   quantization?: { scale?: number; min?: number; dtype: 'uint8' | 'uint16' | 'float16' };
 }
 
-interface ManifestGroup {
+export interface ManifestGroup {
   paths: string[];
   weights: ManifestEntry[];
 }
@@ -56,8 +56,16 @@ export async function loadFaceApiWeights(modelName: string, dir = faceApiModelDi
   } catch (cause) {
     throw new ModelPackError('not_found', `face-api weights manifest not found: ${manifestPath}`, { cause });
   }
-  const groups = JSON.parse(manifestText) as ManifestGroup[];
-  const hash = createHash('sha256').update(manifestText);
+  return decodeWeightGroups(JSON.parse(manifestText) as ManifestGroup[], dir, modelName, manifestText);
+}
+
+/**
+ * Reads a tfjs weights manifest's shards from `dir` and dequantises them as tfjs does
+ * (value = q * scale + min). `hashSeed` (the manifest or model text) joins the shards in the hash,
+ * so any change of the source files changes the hash of the weights.
+ */
+export async function decodeWeightGroups(groups: ManifestGroup[], dir: string, modelName: string, hashSeed: string): Promise<FaceApiWeights> {
+  const hash = createHash('sha256').update(hashSeed);
   const tensors = new Map<string, WeightTensor>();
   for (const group of groups) {
     const shards = await Promise.all(group.paths.map((p) => readFile(path.join(dir, p))));
