@@ -1,6 +1,6 @@
 /**
  * Precision at event scale (issue #12): does a selfie search return the participant's photos, and
- * only theirs, as the event grows?   npm run bench:precision [-- --fit]
+ * only theirs, as the event grows?   npm run bench:precision [-- --fit | --pairs]
  *
  * Corpus (bench/lib/precision-corpus.ts, built once and cached): every face photo on this machine
  * (faces-dev, dlib johns/ and faces/, face-api's demo photos) cut into labelled crops and
@@ -26,6 +26,7 @@ import { LIVE_THRESHOLD, matchPolicyFor, matchSimilarity, OPERATING_POINT, type 
 import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { loadPrecisionCorpus, type Corpus, type CorpusFace } from './lib/precision-corpus.js';
 import { atRecall, atThreshold, cohorts, eventOf, scorePhotos, type EventMatrix } from './lib/precision-eval.js';
+import { identityEvent } from './lib/identity-event.js';
 
 const SIZES = [50, 200, 1000, 2000, 5000];
 /** The fit's budget: false photos per search allowed on FIT at every size (half the issue's 0.05, for margin). */
@@ -34,8 +35,46 @@ const FIT_PEOPLE = new Set(['adams', 'biden', 'carell', 'clapton', 'kate_siegel'
 const isFit = (person: string): boolean => person.startsWith('john:') || FIT_PEOPLE.has(person);
 const PACK = 'faceapi-resnet128';
 
+/** One event's matrices for a query set, and the product's similarity for a policy. */
+function scorer(ev: EventMatrix, policy: MatchPolicy) {
+  const photoIds = ev.faces.map((f) => f.photo);
+  const faceCohort = computeFaceCohorts(ev.faces.map((f) => Float32Array.from(f.embedding.slice(0, 128))), photoIds, policy);
+  const vectors = ev.faces.map((f) => f.embedding);
+  const queryCohort = ev.qf.map((row) => cohortFromSimilarities(row, (k) => vectors[k]!, policy));
+  return (q: number, f: number): number =>
+    matchSimilarity({ cosine: ev.qf[q]![f]!, queryCohort: queryCohort[q]!, faceCohort: faceCohort[f]!, quality: ev.faces[f]!.quality }, policy);
+}
+
+/** The old rule: raw cosine through the fixed calibration (0.7 ≈ cosine 0.912). */
+const legacy = (ev: EventMatrix) => (q: number, f: number): number => cosineToSimilarity(1 - ev.qf[q]![f]!, PACK);
+
+/** Genuine pairs on their own (no strangers): the new rule must not lose more than 2 points of recall. */
+function printGenuinePairRecall(events: { label: string; corpus: Corpus }[]): void {
+  const policy = matchPolicyFor(PACK);
+  const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+  console.log('\nRecall on genuine pairs, every photo a selfie query against the others (threshold 0.7):');
+  console.log('| photos | old rule | new rule |');
+  console.log('|---|---|---|');
+  for (const { label, corpus: c } of events) {
+    const ev = eventOf(c, c.faces.length, c.queries);
+    const old = atThreshold(scorePhotos(ev, legacy(ev)), OPERATING_POINT, c.queries.length);
+    const now = atThreshold(scorePhotos(ev, scorer(ev, policy)), OPERATING_POINT, c.queries.length);
+    console.log(`| ${label} (${c.photos} photos, ${new Set(c.queries.map((q) => q.person)).size} people) | ${pct(old.recall)} (P ${pct(old.precision)}) | ${pct(now.recall)} (P ${pct(now.precision)}) |`);
+  }
+}
+
 const started = performance.now();
 const engine = await createFaceEngine({ modelDir: testModelDir(), intraOpThreads: 2 });
+// The small identity-only events of the issue's genuine-pair check, with the same engine.
+const identityEvents = [
+  { label: 'dlib johns/', corpus: await identityEvent(engine, path.join(await devDataDir(), 'johns')) },
+  { label: 'faces-dev identities/', corpus: await identityEvent(engine, path.resolve('../shared/data/faces-dev/identities')) },
+];
+if (process.argv.includes('--pairs')) {
+  await engine.close();
+  printGenuinePairRecall(identityEvents);
+  process.exit(0);
+}
 const corpus: Corpus = await loadPrecisionCorpus({
   engine,
   cacheDir: path.resolve('test/.fixtures/precision'),
@@ -49,16 +88,6 @@ await engine.close();
 const strangers = corpus.faces.filter((f) => f.person.startsWith('stranger:')).length;
 console.log(`corpus: ${corpus.faces.length} faces on ${corpus.photos} photos (${strangers} of strangers), ${corpus.queries.length} selfies of ${new Set(corpus.queries.map((q) => q.person)).size} people`);
 
-/** One event's matrices for a query set, and the product's similarity for a policy. */
-function scorer(ev: EventMatrix, policy: MatchPolicy) {
-  const photoIds = ev.faces.map((f) => f.photo);
-  const faceCohort = computeFaceCohorts(ev.faces.map((f) => Float32Array.from(f.embedding.slice(0, 128))), photoIds, policy);
-  const vectors = ev.faces.map((f) => f.embedding);
-  const queryCohort = ev.qf.map((row) => cohortFromSimilarities(row, (k) => vectors[k]!, policy));
-  return (q: number, f: number): number =>
-    matchSimilarity({ cosine: ev.qf[q]![f]!, queryCohort: queryCohort[q]!, faceCohort: faceCohort[f]!, quality: ev.faces[f]!.quality }, policy);
-}
-
 /** scorer() for the grid: cohorts from the event's cosine matrix (same values), cached per cohort shape. */
 function fastScorer(ev: EventMatrix, policy: MatchPolicy, cache: Map<string, { face: Float32Array; query: Float32Array }>, eventIndex: number) {
   const key = `${eventIndex}:${policy.cohortSize}:${policy.sameCutoff}:${policy.prior}`;
@@ -68,8 +97,6 @@ function fastScorer(ev: EventMatrix, policy: MatchPolicy, cache: Map<string, { f
   return (q: number, f: number): number => matchSimilarity({ cosine: ev.qf[q]![f]!, queryCohort: query[q]!, faceCohort: face[f]!, quality: ev.faces[f]!.quality }, policy);
 }
 
-/** The old rule: raw cosine through the fixed calibration (0.7 ≈ cosine 0.912). */
-const legacy = (ev: EventMatrix) => (q: number, f: number): number => cosineToSimilarity(1 - ev.qf[q]![f]!, PACK);
 
 const halves: Record<'FIT' | 'TEST', CorpusFace[]> = { FIT: corpus.queries.filter((q) => isFit(q.person)), TEST: corpus.queries.filter((q) => !isFit(q.person)) };
 
@@ -144,4 +171,5 @@ for (const half of ['TEST', 'FIT'] as const) {
     console.log(`| ${ev.n} | ${photos} | ${fmt(old)} | ${fmt(now)} | ${fmt(live)} | ${pct(r90.precision)} |`);
   }
 }
+printGenuinePairRecall(identityEvents);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);

@@ -46,6 +46,8 @@ const EnvSchema = Type.Object({
   LIVE_DELIVERY_BATCH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   UPLOAD_MAX_MB: Type.Integer({ minimum: 1, maximum: 2048, default: 50 }),
   ORT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  // The face model pack workers load; switching it re-embeds done photos in the background.
+  FACE_MODEL_PACK: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', default: 'faceapi-resnet128' }),
   // Detector work per photo in 512×512 tile equivalents; 300 = DEFAULT_MAX_TILES (src/vision).
   FACE_MAX_TILES: Type.Integer({ minimum: 1, maximum: 5000, default: 300 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
@@ -100,6 +102,8 @@ export interface Config {
   modelDir: string;
   /** onnxruntime intra-op threads per session; 0 lets the engine choose (CPU count, at most 4). */
   ortThreads: number;
+  /** FACE_MODEL_PACK: the pack workers embed and search with. */
+  faceModelPack: string;
   /** Detector tiles per photo: the budget that decides the smallest face found in large photos. */
   faceMaxTiles: number;
   uploadMaxBytes: number;
@@ -204,6 +208,7 @@ function toConfig(env: Env): Config {
     urlSigningSecret: env.URL_SIGNING_SECRET,
     modelDir: path.resolve(env.MODEL_DIR ?? path.join(dataDir, 'models')),
     ortThreads: env.ORT_THREADS,
+    faceModelPack: env.FACE_MODEL_PACK,
     faceMaxTiles: env.FACE_MAX_TILES,
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
     search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE, indexMinFaces: env.VECTOR_INDEX_MIN_FACES },

@@ -106,6 +106,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       cleanup: eventCleanup,
       leaseMs: config.sweep.leaseSeconds * 1000,
       maxRequeues: config.sweep.maxRequeues,
+      modelPack: config.faceModelPack,
     }),
     photos: createPhotoService({
       events: repos.events,

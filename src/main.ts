@@ -49,7 +49,7 @@ export async function startService(config: Config, roles: readonly Role[], logge
     let workers: JobWorkers | undefined;
     if (roles.includes('worker')) {
       // The first start builds the default pack's ONNX files into MODEL_DIR (a few seconds).
-      const engine = await createFaceEngine({ modelDir: config.modelDir, ...(config.ortThreads > 0 && { intraOpThreads: config.ortThreads }) });
+      const engine = await createFaceEngine({ modelDir: config.modelDir, packId: config.faceModelPack, ...(config.ortThreads > 0 && { intraOpThreads: config.ortThreads }) });
       stack.push(() => engine.close());
       logger.info({ pack: engine.packId, dimensions: engine.dimensions }, 'face engine loaded');
       // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.

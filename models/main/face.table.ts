@@ -28,6 +28,8 @@ export interface FaceTable {
   processed_at: Date | null;
   /** Times the ingest sweep queued the photo again after its job was lost. */
   requeues: ColumnType<number, number | undefined, number>;
+  /** Model pack the faces of a done photo were embedded with (FACE_MODEL_PACK when it was processed). */
+  model_pack: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export type FaceRow = Selectable<FaceTable>;
 export type InsertableFaceRow = Insertable<FaceTable>;

@@ -43,6 +43,8 @@ export interface JobPayloads {
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
   /** Recomputes the cohort value of every face of a grown event (match decision, issue #12). Idempotent. */
   'refresh-face-cohorts': { eventId: number; modelPack: string; dimensions: number };
+  /** Embeds a done photo again with `modelPack` (FACE_MODEL_PACK was switched); queued by the ingest sweep. */
+  'reembed-photo': { faceId: number; eventId: number; modelPack: string };
 }
 
 /** A face box in pixels. */
@@ -91,7 +93,8 @@ export interface JobResults {
   'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
   'refresh-face-cohorts': { faces: number };
-  'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[] };
+  'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[]; reembedQueued: number };
+  'reembed-photo': { faces: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -108,6 +111,8 @@ export const QUEUE_OF = {
   'index-event-vectors': 'maintenance',
   'refresh-face-cohorts': 'maintenance',
   'sweep-ingest': 'maintenance',
+  // Re-embedding an archive is background work: it must not hold back fresh uploads on `photos`.
+  'reembed-photo': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
 export type QueueName = (typeof QUEUE_OF)[JobName];
@@ -133,6 +138,10 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
     // One waiting refresh per event and pack: the job is removed when done, so a later growth queues the next.
     const { eventId, modelPack } = data as JobOf<'refresh-face-cohorts'>;
     return `refresh-face-cohorts-${eventId}-${modelPack}`;
+  }
+  if (name === 'reembed-photo') {
+    const { faceId, modelPack } = data as JobOf<'reembed-photo'>;
+    return `reembed-photo-${faceId}-${modelPack}`;
   }
   return undefined;
 }

@@ -21,6 +21,8 @@ export interface Photo {
   error: string | null;
   /** Times the ingest sweep queued it again after its job was lost. */
   requeues: number;
+  /** Pack the faces were embedded with; null before the photo is done. */
+  model_pack: string | null;
   created_at: Date;
   processed_at: Date | null;
 }
@@ -53,6 +55,7 @@ const toPhoto = (r: FaceRow): Photo => ({
   thumbnail_key: r.thumbnail_key,
   error: r.error,
   requeues: r.requeues,
+  model_pack: r.model_pack,
   created_at: r.created_at,
   processed_at: r.processed_at,
 });
@@ -141,7 +144,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
      */
     async markDone(
       id: number,
-      result: { face_count: number; confidence: number; width: number; height: number; preview_key: string; thumbnail_key: string },
+      result: { face_count: number; confidence: number; width: number; height: number; preview_key: string; thumbnail_key: string; model_pack: string },
     ): Promise<boolean> {
       const now = new Date();
       return db.transaction().execute(async (trx) => {
@@ -154,6 +157,34 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
           .executeTakeFirst();
         return Number(res.numUpdatedRows) === 1;
       });
+    },
+
+    /**
+     * Done photos of live events embedded with another pack than `modelPack`, oldest first: what
+     * switching FACE_MODEL_PACK leaves to re-embed.
+     */
+    async listOtherPack(modelPack: string, limit: number): Promise<{ id: number; event_id: number; s3_key: string; model_pack: string | null }[]> {
+      return db
+        .selectFrom('faces')
+        .innerJoin('events', 'events.id', 'faces.event_id')
+        .select(['faces.id', 'faces.event_id', 'faces.s3_key', 'faces.model_pack'])
+        .where('faces.status', '=', 'done')
+        .where((eb) => eb.or([eb('faces.model_pack', 'is', null), eb('faces.model_pack', '!=', modelPack)]))
+        .where('events.deleted_at', 'is', null)
+        .orderBy('faces.id')
+        .limit(limit)
+        .execute();
+    },
+
+    /**
+     * Records a re-embedded photo's new pack and face facts, only while it is still done with the
+     * pack it had when the re-embedding started (a concurrent re-upload or deletion wins).
+     */
+    async markReembedded(id: number, from: string | null, result: { model_pack: string; face_count: number; confidence: number }): Promise<boolean> {
+      let query = db.updateTable('faces').set({ ...result, updated_at: new Date() }).where('id', '=', id).where('status', '=', 'done');
+      query = from === null ? query.where('model_pack', 'is', null) : query.where('model_pack', '=', from);
+      const res = await query.executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     },
 
     /** True while the photo exists and its event is not deleted (processing checks before writing). */

@@ -18,6 +18,8 @@ export interface SweepReport {
   failed: number;
   /** Events gone (or deleted long ago) whose photos, embeddings or objects were purged. */
   purgedEvents: number[];
+  /** Done photos embedded with another model pack than FACE_MODEL_PACK, queued for re-embedding. */
+  reembedQueued: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface SweepReport {
  */
 export function createIngestSweepService(deps: {
   events: Pick<EventRepository, 'existingIds' | 'listDeletedBefore'>;
-  photos: Pick<PhotoRepository, 'listUnfinished' | 'claimRequeue' | 'markFailed' | 'listOrphanEventIds'>;
+  photos: Pick<PhotoRepository, 'listUnfinished' | 'claimRequeue' | 'markFailed' | 'listOrphanEventIds' | 'listOtherPack'>;
   embeddings: Pick<EmbeddingRepository, 'listEventIds'>;
   storage: Pick<PhotoStorage, 'listFolders'>;
   jobs: Pick<JobProducer, 'isLive' | 'requeue'>;
@@ -40,8 +42,25 @@ export function createIngestSweepService(deps: {
   leaseMs: number;
   /** Re-queues per photo before it is marked failed (SWEEP_MAX_REQUEUES). */
   maxRequeues: number;
+  /** FACE_MODEL_PACK: done photos embedded with another pack are queued for re-embedding. */
+  modelPack: string;
+  /** Re-embedding jobs queued per sweep at most (the next sweep queues the next ones). */
+  reembedBatch?: number;
 }) {
-  const { events, photos, embeddings, storage, jobs, cleanup, leaseMs, maxRequeues } = deps;
+  const { events, photos, embeddings, storage, jobs, cleanup, leaseMs, maxRequeues, modelPack } = deps;
+  const reembedBatch = deps.reembedBatch ?? BATCH;
+
+  /**
+   * After FACE_MODEL_PACK changed, every done photo is embedded again with the new pack, oldest
+   * first, a bounded batch per sweep so the queue never holds a whole archive. Jobs have stable ids:
+   * photos queued by an earlier sweep and not yet done are not queued twice.
+   */
+  const queueReembedding = async (report: SweepReport): Promise<void> => {
+    for (const photo of await photos.listOtherPack(modelPack, reembedBatch)) {
+      const { added } = await jobs.requeue('reembed-photo', { faceId: photo.id, eventId: photo.event_id, modelPack });
+      if (added) report.reembedQueued += 1;
+    }
+  };
 
   const repairUnfinished = async (report: SweepReport, before: Date): Promise<void> => {
     // A long backlog of photos whose jobs wait is normal: every page is read, so one stuck photo
@@ -85,8 +104,9 @@ export function createIngestSweepService(deps: {
   return {
     async sweep(now = new Date()): Promise<SweepReport> {
       const before = new Date(now.getTime() - leaseMs);
-      const report: SweepReport = { queued: 0, requeued: 0, failed: 0, purgedEvents: [] };
+      const report: SweepReport = { queued: 0, requeued: 0, failed: 0, purgedEvents: [], reembedQueued: 0 };
       await repairUnfinished(report, before);
+      await queueReembedding(report);
       const purge = [...new Set([...(await orphanEvents()), ...(await events.listDeletedBefore(before))])].sort((a, b) => a - b);
       for (const eventId of purge) {
         await cleanup.purgeEvent(eventId);

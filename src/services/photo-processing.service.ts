@@ -151,6 +151,7 @@ export function createPhotoProcessingService(deps: {
         height: analysis.height,
         preview_key: keys.preview,
         thumbnail_key: keys.thumbnail,
+        model_pack: engine.packId,
       });
       if (!stillThere) {
         // The photo or its event was deleted while we worked: take back what this run wrote.
@@ -159,6 +160,46 @@ export function createPhotoProcessingService(deps: {
         return { status: 'skipped', reason: 'photo deleted during processing' };
       }
       return { status: 'done', faces: analysis.faces.length, timings: { fetch_ms, analyze_ms, previews_ms, db_ms: elapsed(t) } };
+    },
+
+    /**
+     * Embeds a done photo again with this engine's pack (FACE_MODEL_PACK was switched): its faces
+     * are replaced by the new pack's in one transaction, so searches (which read only their own
+     * pack) see the photo as soon as it is re-embedded. Previews, status and live delivery are left
+     * alone: the photo is not new. Skipped when the photo changed meanwhile.
+     */
+    async reembed(job: { faceId: number; eventId: number; modelPack: string }): Promise<ProcessingOutcome> {
+      if (job.modelPack !== engine.packId) return { status: 'skipped', reason: `this worker runs pack ${engine.packId}` };
+      const photo = await photos.findById(job.faceId);
+      if (!photo || photo.event_id !== job.eventId || photo.status !== 'done') return { status: 'skipped', reason: 'photo no longer done' };
+      if (photo.model_pack === engine.packId) return { status: 'skipped', reason: 'already embedded with this pack' };
+      if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted' };
+      const t = performance.now();
+      let original: Buffer;
+      try {
+        original = await storage.getBuffer(photo.s3_key);
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) return { status: 'failed', reason: 'original missing' };
+        throw error;
+      }
+      const analysis = await engine.analyze(original, { mode: 'photo', ...(maxTiles && { maxTiles }) });
+      const analyze_ms = elapsed(t);
+      const target = { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId };
+      const vectors = analysis.faces.map((f) => toStorageVector(f.embedding));
+      const faceCohorts = await cohorts.forNewFaces(target, vectors);
+      const db0 = performance.now();
+      await embeddings.replaceForPhoto(
+        target,
+        analysis.faces.map((f, i) => ({ vector: vectors[i]!, box: f.box, score: f.score, yaw: faceQuality(f).yaw, cohort: faceCohorts[i]! })),
+      );
+      const recorded = await photos.markReembedded(photo.id, photo.model_pack, {
+        model_pack: engine.packId,
+        face_count: analysis.faces.length,
+        confidence: analysis.faces.reduce((best, f) => Math.max(best, f.score), 0),
+      });
+      // Deleted or re-processed meanwhile: whatever now holds the photo wrote (or purges) its rows.
+      if (!recorded && !(await photos.isLive(photo.id))) await embeddings.deleteByPhotos([photo.id]);
+      return { status: 'done', faces: analysis.faces.length, timings: { fetch_ms: 0, analyze_ms, previews_ms: 0, db_ms: elapsed(db0) } };
     },
   };
 }

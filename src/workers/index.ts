@@ -17,6 +17,7 @@ import { createFaceCohortService } from '../services/face-cohort.service.js';
 import { createRefreshFaceCohortsHandler } from './refresh-face-cohorts.worker.js';
 import { LIVE_THRESHOLD } from '../services/match-decision.js';
 import { createSweepIngestHandler } from './sweep-ingest.worker.js';
+import { createReembedPhotoHandler } from './reembed-photo.worker.js';
 
 /**
  * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
@@ -38,10 +39,13 @@ export function createJobHandlers(
   });
   const { sender, engine } = vision;
   const vectorIndex = jobs && createVectorIndexService({ indexes: deps.repositories.vectorIndexes, jobs, minFaces: deps.config.search.indexMinFaces });
+  const afterStored = async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
+    await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+    await cohorts.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+  };
   const onProcessed = jobs
     ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
-        await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
-        await cohorts.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+        await afterStored(photo);
         // Only photos with faces in events someone subscribed to are worth a delivery job.
         if (sender && photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
           await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
@@ -75,6 +79,7 @@ export function createJobHandlers(
     'sweep-ingest': createSweepIngestHandler({ sweep: deps.services.ingestSweep }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
+    'reembed-photo': createReembedPhotoHandler({ processing, ...(jobs && { onReembedded: afterStored }) }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts }),
     }),

@@ -6,6 +6,7 @@ export function createSweepIngestHandler(deps: { sweep: IngestSweepService }): J
   return async ({ logger }) => {
     const result = await deps.sweep.sweep();
     if (result.requeued + result.failed + result.purgedEvents.length > 0) logger.warn(result, 'ingest sweep repaired stuck or orphaned data');
+    if (result.reembedQueued > 0) logger.info({ queued: result.reembedQueued }, 'photos of another model pack queued for re-embedding');
     return { status: 'success', result };
   };
 }

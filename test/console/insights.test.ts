@@ -43,7 +43,7 @@ describe('event insights and console read models', () => {
       assert.ok(inserted, 'the event exists');
       ids.push(inserted.photo.id);
     }
-    const done = { confidence: 0.9, width: 100, height: 100, preview_key: 'p', thumbnail_key: 't' };
+    const done = { confidence: 0.9, width: 100, height: 100, preview_key: 'p', thumbnail_key: 't', model_pack: 'faceapi-resnet128' };
     await photos.markDone(ids[0]!, { ...done, face_count: 3 });
     await photos.markDone(ids[1]!, { ...done, face_count: 2 });
     await photos.markFailed(ids[2]!, 'not decodable');

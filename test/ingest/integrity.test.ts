@@ -150,7 +150,7 @@ describe('an event deleted while a photo of it is uploaded or processed', () => 
     assert.deepEqual(await t.deps.storage.list(`events/${eventId}/`), [stored!.s3_key], 'no previews');
     // And a job that got past the check records nothing once the event is deleted.
     assert.equal(
-      await t.deps.repositories.photos.markDone(faceId, { face_count: 1, confidence: 0.9, width: 10, height: 10, preview_key: 'x', thumbnail_key: 'y' }),
+      await t.deps.repositories.photos.markDone(faceId, { face_count: 1, confidence: 0.9, width: 10, height: 10, preview_key: 'x', thumbnail_key: 'y', model_pack: 'faceapi-resnet128' }),
       false,
     );
     assert.equal((await t.deps.repositories.photos.findById(faceId))?.status, 'pending');
