@@ -79,6 +79,9 @@ export interface CohortQuery {
  * VECTOR_INDEX_MIN_FACES) are searched through it and re-ranked exactly. Never the other events'
  * rows: both paths filter on the event, and the index itself holds only that event.
  */
+/** Faces read by nearestFaces' first, cheap pass (see there). */
+const FIRST_READ_FACES = 100;
+
 export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options: { efSearch?: number } = {}) {
   const efSearch = options.efSearch ?? ANN_EF_SEARCH;
   const indexes = createVectorIndexRepository(db);
@@ -135,20 +138,27 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
     async nearestFaces(query: NearestFacesQuery): Promise<FaceCandidate[]> {
       const q = literal(query.vector);
       const maxDistance = 1 - query.minCosine;
-      const rows = await ordered(query.eventId, query.modelPack, query.vector, query.limit, async (order, exec) =>
-        (
-          await sql<{ id: number; face_id: number; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
-            select id, face_id, distance, cohort_mean, size, yaw from (
-              select id, face_id, embedding <=> ${q}::vector as distance, cohort_mean,
-                least(bbox_width, bbox_height) as size, yaw
-              from face_embeddings
-              where event_id = ${query.eventId} and model_pack = ${query.modelPack}
-              order by ${order}
-              limit ${query.limit}) as near
-            where distance <= ${maxDistance}
-            order by distance asc, id asc`.execute(exec)
-        ).rows,
-      );
+      const within = (limit: number) =>
+        ordered(query.eventId, query.modelPack, query.vector, limit, async (order, exec) =>
+          (
+            await sql<{ id: number; face_id: number; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
+              select id, face_id, distance, cohort_mean, size, yaw from (
+                select id, face_id, embedding <=> ${q}::vector as distance, cohort_mean,
+                  least(bbox_width, bbox_height) as size, yaw
+                from face_embeddings
+                where event_id = ${query.eventId} and model_pack = ${query.modelPack}
+                order by ${order}
+                limit ${limit}) as near
+              where distance <= ${maxDistance}
+              order by distance asc, id asc`.execute(exec)
+          ).rows,
+        );
+      // Most people are in far fewer photos than the limit: a small first read (cheap for the HNSW
+      // index, whose work grows with ef_search) is enough when some of its faces already fall
+      // beyond the floor; only when all pass is the full limit read.
+      const first = Math.min(query.limit, FIRST_READ_FACES);
+      let rows = await within(first);
+      if (rows.length === first && first < query.limit) rows = await within(query.limit);
       return rows.map((r) => ({ rowId: r.id, faceId: r.face_id, cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) }));
     },
 
