@@ -52,17 +52,18 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
       assert.ok(eventIdx.has('idx_events_uuid') && eventIdx.has('idx_events_active'));
       assert.ok((await indexes(main, 'faces')).has('idx_faces_event_id'));
       const vectorIdx = await indexes(vector, 'face_embeddings');
-      assert.ok(vectorIdx.has('idx_face_embeddings_face_id') && vectorIdx.has('idx_face_embeddings_event_id'));
+      // Partitioned by event (issue #17): the primary key (event_id, id) serves per-event scans.
+      assert.ok(vectorIdx.has('idx_face_embeddings_face_id') && vectorIdx.has('face_embeddings_pkey'));
       // No whole-table ANN index: large events get their own partial HNSW index (event_vector_indexes).
       assert.equal([...vectorIdx.values()].filter((d) => /USING hnsw/.test(d)).length, 0);
       assert.ok((await tables(vector)).includes('event_vector_indexes'));
-      const storage = await sql<{ s: string }>`select attstorage as s from pg_attribute where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
+      const storage = await sql<{ s: string }>`select attstorage as s from pg_attribute where attrelid = 'face_embeddings_p0'::regclass and attname = 'embedding'`.execute(vector);
       assert.equal(storage.rows[0]?.s, 'p', 'embeddings stored inline, uncompressed');
 
       const { rows } = await sql<{ t: string }>`
         select format_type(atttypid, atttypmod) as t from pg_attribute
         where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
-      assert.equal(rows[0]?.t, 'vector(512)');
+      assert.equal(rows[0]?.t, 'vector', 'each pack at its own width');
 
       // A 512-d vector round-trips and cosine distance works.
       const v = `[${Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0)).join(',')}]`;

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
-import { annExpression, createVectorIndexRepository } from './vector-index.repository.js';
+import { annExpression, annQuery, createVectorIndexRepository } from './vector-index.repository.js';
+import { fromStoredText, storedLiteral } from './stored-vector.js';
 
 /** The best face of each matching photo. */
 export interface PhotoMatch {
@@ -24,18 +25,16 @@ export interface NearestPhotosQuery {
 const ANN_MIN_CANDIDATES = 40;
 const ANN_EF_SEARCH = 100;
 
-const literal = (v: number[]): string => `[${v.join(',')}]`;
-
 /**
  * The face rows an event's HNSW index offers for a query, with their exact distances. Its ORDER BY
  * is the indexed expression, so the planner can use the event's partial index (tests check the plan).
  */
 export function annCandidates(query: NearestPhotosQuery, dimensions: number, candidates: number) {
   return sql<{ face_id: number; distance: number }>`
-    select face_id, embedding <=> ${literal(query.vector)}::vector as distance
+    select face_id, embedding <=> ${storedLiteral(query.modelPack, query.vector)}::vector as distance
     from face_embeddings
     where event_id = ${query.eventId} and model_pack = ${query.modelPack}
-    order by ${annExpression(dimensions)} <=> ${literal(query.vector.slice(0, dimensions))}::vector(${sql.lit(dimensions)})
+    order by ${annExpression(dimensions)} <=> ${annQuery(query.vector, dimensions)}
     limit ${candidates}`;
 }
 
@@ -84,7 +83,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
   const indexes = createVectorIndexRepository(db);
 
   async function exact(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
-    const q = literal(query.vector);
+    const q = storedLiteral(query.modelPack, query.vector);
     // Grouping keeps the planner on the btree: a whole-table ANN index would post-filter and
     // under-fill results (pgvector issue #259).
     const { rows } = await sql<{ face_id: number; distance: number }>`
@@ -122,18 +121,18 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
    */
   async function ordered<R>(eventId: number, modelPack: string, vector: number[], candidates: number, run: (order: ReturnType<typeof sql>, trx: Kysely<VectorDatabase>) => Promise<R>): Promise<R> {
     const index = await indexes.find(eventId, modelPack);
-    if (!index) return run(sql`embedding <=> ${literal(vector)}::vector`, db);
+    if (!index) return run(sql`embedding <=> ${storedLiteral(modelPack, vector)}::vector`, db);
     return db.transaction().execute(async (trx) => {
       await sql`select set_config('hnsw.ef_search', ${String(Math.max(efSearch, Math.min(candidates, 1000)))}, true),
         set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
-      return run(sql`${annExpression(index.dimensions)} <=> ${literal(vector.slice(0, index.dimensions))}::vector(${sql.lit(index.dimensions)})`, trx);
+      return run(sql`${annExpression(index.dimensions)} <=> ${annQuery(vector, index.dimensions)}`, trx);
     });
   }
 
   return {
     /** Faces of the event close to the query, one row per face (the match decision groups them by photo). */
     async nearestFaces(query: NearestFacesQuery): Promise<FaceCandidate[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       const maxDistance = 1 - query.minCosine;
       const rows = await ordered(query.eventId, query.modelPack, query.vector, query.limit, async (order, exec) =>
         (
@@ -154,7 +153,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The k highest cosines below `below` (same-person neighbours left out) of a vector within the event. */
     async cohortCosines(query: CohortQuery): Promise<number[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       const minDistance = 1 - query.below;
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
@@ -172,7 +171,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The `k` closest faces of the event to a vector (optionally not on one photo), with their vectors. */
     async nearestVectors(query: Omit<CohortQuery, 'below'>): Promise<{ cosine: number; vector: number[] }[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
           await sql<{ distance: number; v: string }>`
@@ -182,7 +181,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
               ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
             order by ${order}
             limit ${query.k}`.execute(exec)
-        ).rows.map((r) => ({ cosine: 1 - Number(r.distance), vector: JSON.parse(r.v) as number[] })),
+        ).rows.map((r) => ({ cosine: 1 - Number(r.distance), vector: fromStoredText(r.v, query.vector.length) })),
       );
     },
 
