@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
-import { annExpression, annQuery, createVectorIndexRepository } from './vector-index.repository.js';
+import { annExpression, annQuery, createVectorIndexRepository, type EventVectorIndex } from './vector-index.repository.js';
 import { fromStoredText, storedLiteral } from './stored-vector.js';
 
 /** The best face of each matching photo. */
@@ -24,6 +24,8 @@ export interface NearestPhotosQuery {
 // ef_search were chosen by `npm run bench:search` for recall@10 ≥ 0.99 (README, "Vector search").
 const ANN_MIN_CANDIDATES = 40;
 const ANN_EF_SEARCH = 100;
+const INDEX_CACHE_MS = 60_000;
+const INDEX_CACHE_MAX = 10_000;
 
 /**
  * The face rows an event's HNSW index offers for a query, with their exact distances. Its ORDER BY
@@ -80,7 +82,24 @@ export interface CohortQuery {
  */
 export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options: { efSearch?: number } = {}) {
   const efSearch = options.efSearch ?? ANN_EF_SEARCH;
-  const indexes = createVectorIndexRepository(db);
+  const registry = createVectorIndexRepository(db);
+  // An event's index, once built, stays until the event is deleted: remembering it saves a round
+  // trip per search (issue #17, tail latency). Only found indexes are remembered, so a new index is
+  // used at once; a remembered one that was dropped meanwhile still gives correct (exact-sorted) results.
+  const known = new Map<string, { index: EventVectorIndex; until: number }>();
+  const indexes = {
+    async find(eventId: number, modelPack: string): Promise<EventVectorIndex | undefined> {
+      const key = `${eventId}\u0000${modelPack}`;
+      const hit = known.get(key);
+      if (hit && hit.until > Date.now()) return hit.index;
+      const index = await registry.find(eventId, modelPack);
+      if (index) {
+        if (known.size >= INDEX_CACHE_MAX) known.clear();
+        known.set(key, { index, until: Date.now() + INDEX_CACHE_MS });
+      } else known.delete(key);
+      return index;
+    },
+  };
 
   async function exact(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
     const q = storedLiteral(query.modelPack, query.vector);
