@@ -175,26 +175,3 @@ describe('face_embeddings partitioned by event (issue #17)', () => {
     }
   });
 });
-
-describe('face_embeddings partitioned by event on embedded PGlite', () => {
-  it('migrates, stores at the pack width, builds an event index on the partition and searches it', async () => {
-    const dir = await tempDir();
-    const db = await openDatabase<VectorDatabase>({ kind: 'pglite', dir: `${dir.dir}/vector` });
-    try {
-      await migrateToLatest(db as unknown as Kysely<unknown>, 'vector');
-      const v = padded();
-      const embeddings = createEmbeddingRepository(db);
-      for (let i = 0; i < 20; i++) {
-        await embeddings.replaceForPhoto({ faceId: i + 1, eventId: 5, modelPack: PACK }, [{ vector: i === 0 ? v : padded(), box: { x: 0, y: 0, width: 9, height: 9 }, score: 0.9 }]);
-      }
-      const dims = await sql<{ d: number }>`select max(vector_dims(embedding)) as d from face_embeddings`.execute(db);
-      assert.equal(Number(dims.rows[0]!.d), 128);
-      assert.deepEqual(await createVectorIndexRepository(db).build({ eventId: 5, modelPack: PACK, dimensions: 128 }), { built: true, faces: 20 });
-      const hits = await createVectorSearchRepository(db).nearestPhotos({ eventId: 5, modelPack: PACK, vector: v, maxDistance: 0.1, limit: 5 });
-      assert.deepEqual(hits.map((h) => h.faceId), [1]);
-    } finally {
-      await db.destroy();
-      await dir.remove();
-    }
-  });
-});
