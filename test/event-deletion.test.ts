@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { createDeleteEventHandler } from '../src/workers/delete-event.worker.js';
 import { createIndexEventVectorsHandler } from '../src/workers/index-event-vectors.worker.js';
 import { createLogger } from '../src/logger.js';
+import { createVectorIndexRepository } from '../src/repositories/vector-index.repository.js';
 
 const unit = `[${Array.from({ length: 512 }, (_, i) => (i === 3 ? 1 : 0)).join(',')}]`;
 
@@ -118,14 +119,17 @@ describe('event deletion cascade (db_main, db_vector, storage)', () => {
       const owner = await t.photographer();
       const eventId = await seedEvent(t, owner.headers, 2);
       const other = await seedEvent(t, owner.headers, 1);
-      // An open write to the table holds CREATE INDEX CONCURRENTLY at its first wait, after the
-      // handler has seen the event alive; the deletion cascade then runs to the end meanwhile.
+      // An open writer on the event's partition (where the index is built) holds CREATE INDEX
+      // CONCURRENTLY at its first wait, after the handler has seen the event alive; the deletion
+      // cascade then runs to the end meanwhile.
+      const partition = (await createVectorIndexRepository(t.deps.dbs.vector).partitionOf(eventId))!;
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       let writing!: () => void;
       const written = new Promise<void>((resolve) => (writing = resolve));
       const writer = t.deps.dbs.vector.transaction().execute(async (trx) => {
         await trx.updateTable('face_embeddings').set({ detection_score: 0.8 }).where('event_id', '=', other).execute();
+        await sql`lock table ${sql.id(partition)} in row exclusive mode`.execute(trx);
         writing();
         await gate;
       });

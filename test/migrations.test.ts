@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVectorIndexRepository } from '../src/repositories/vector-index.repository.js';
 import { createVectorSearchRepository } from '../src/repositories/vector-search.repository.js';
+import { createEmbeddingRepository } from '../src/repositories/embedding.repository.js';
 import { sql, type Kysely } from 'kysely';
 import { openDatabases, type Databases } from '../src/db/databases.js';
 import { migrateDownAll, migrateToLatest } from '../src/db/migrator.js';
@@ -52,17 +53,18 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
       assert.ok(eventIdx.has('idx_events_uuid') && eventIdx.has('idx_events_active'));
       assert.ok((await indexes(main, 'faces')).has('idx_faces_event_id'));
       const vectorIdx = await indexes(vector, 'face_embeddings');
-      assert.ok(vectorIdx.has('idx_face_embeddings_face_id') && vectorIdx.has('idx_face_embeddings_event_id'));
+      // Partitioned by event (issue #17): the primary key (event_id, id) serves per-event scans.
+      assert.ok(vectorIdx.has('idx_face_embeddings_face_id') && vectorIdx.has('face_embeddings_pkey'));
       // No whole-table ANN index: large events get their own partial HNSW index (event_vector_indexes).
       assert.equal([...vectorIdx.values()].filter((d) => /USING hnsw/.test(d)).length, 0);
       assert.ok((await tables(vector)).includes('event_vector_indexes'));
-      const storage = await sql<{ s: string }>`select attstorage as s from pg_attribute where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
+      const storage = await sql<{ s: string }>`select attstorage as s from pg_attribute where attrelid = 'face_embeddings_p0'::regclass and attname = 'embedding'`.execute(vector);
       assert.equal(storage.rows[0]?.s, 'p', 'embeddings stored inline, uncompressed');
 
       const { rows } = await sql<{ t: string }>`
         select format_type(atttypid, atttypmod) as t from pg_attribute
         where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
-      assert.equal(rows[0]?.t, 'vector(512)');
+      assert.equal(rows[0]?.t, 'vector', 'each pack at its own width');
 
       // A 512-d vector round-trips and cosine distance works.
       const v = `[${Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0)).join(',')}]`;
@@ -76,6 +78,14 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
       const hits = await createVectorSearchRepository(dbs.vector).nearestPhotos({ eventId: 1, modelPack: 'test', vector: JSON.parse(v) as number[], maxDistance: 0.1, limit: 5 });
       assert.deepEqual(hits.map((h) => h.faceId), [1]);
       assert.equal(await eventIndexes.dropForEvent(1), 1);
+      // The default pack is stored at its own width (128), from the 512-wide vector the API passes.
+      await createEmbeddingRepository(dbs.vector).replaceForPhoto({ faceId: 2, eventId: 2, modelPack: 'faceapi-resnet128' }, [
+        { vector: JSON.parse(v) as number[], box: { x: 0, y: 0, width: 10, height: 10 }, score: 0.9 },
+      ]);
+      const width = await sql<{ d: number }>`select vector_dims(embedding) as d from face_embeddings where event_id = 2`.execute(vector);
+      assert.equal(Number(width.rows[0]?.d), 128);
+      const found = await createVectorSearchRepository(dbs.vector).nearestPhotos({ eventId: 2, modelPack: 'faceapi-resnet128', vector: JSON.parse(v) as number[], maxDistance: 0.1, limit: 5 });
+      assert.deepEqual(found.map((h) => h.faceId), [2]);
 
       assert.equal((await migrateDownAll(main, 'main')).applied.length, mainNames.length);
       assert.equal((await migrateDownAll(vector, 'vector')).applied.length, vectorNames.length);

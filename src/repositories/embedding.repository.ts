@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
+import { storedLiteral } from './stored-vector.js';
 
 /** One face to store: its storage-width vector, box and detector score. */
 export interface FaceEmbeddingInput {
@@ -19,8 +20,6 @@ export interface EventVectors {
   vectors: Float32Array[];
 }
 
-const toVectorLiteral = (v: number[]): string => `[${v.join(',')}]`;
-
 /** Face embeddings in db_vector. */
 export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
   return {
@@ -30,7 +29,8 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
      */
     async replaceForPhoto(photo: { faceId: number; eventId: number; modelPack: string }, faces: FaceEmbeddingInput[]): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('face_embeddings').where('face_id', '=', photo.faceId).execute();
+        // The event filter keeps the delete on the event's partition.
+        await trx.deleteFrom('face_embeddings').where('event_id', '=', photo.eventId).where('face_id', '=', photo.faceId).execute();
         if (faces.length === 0) return;
         await trx
           .insertInto('face_embeddings')
@@ -38,7 +38,7 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
             faces.map((f) => ({
               face_id: photo.faceId,
               event_id: photo.eventId,
-              embedding: toVectorLiteral(f.vector),
+              embedding: storedLiteral(photo.modelPack, f.vector),
               bbox_x: f.box.x,
               bbox_y: f.box.y,
               bbox_width: f.box.width,
@@ -65,13 +65,13 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
       };
     },
 
-    /** Stores recomputed cohort values (rows deleted meanwhile are skipped). */
-    async setCohorts(rowIds: number[], cohorts: ArrayLike<number>): Promise<void> {
+    /** Stores recomputed cohort values of the event's rows (rows deleted meanwhile are skipped). */
+    async setCohorts(rowIds: number[], cohorts: ArrayLike<number>, eventId: number): Promise<void> {
       for (let start = 0; start < rowIds.length; start += 5000) {
         const ids = rowIds.slice(start, start + 5000);
         const values = Array.from({ length: ids.length }, (_, i) => cohorts[start + i]!);
         await sql`update face_embeddings as fe set cohort_mean = v.cohort
-          from unnest(${ids}::int[], ${values}::real[]) as v(id, cohort) where fe.id = v.id`.execute(db);
+          from unnest(${ids}::int[], ${values}::real[]) as v(id, cohort) where fe.event_id = ${eventId} and fe.id = v.id`.execute(db);
       }
     },
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
+import { fromStoredText, storedLiteral } from './stored-vector.js';
 
 /** A subscribed participant whose selfie is close to faces of a photo. */
 export interface ParticipantMatch {
@@ -11,13 +12,11 @@ export interface ParticipantMatch {
   faces: { cosine: number; cohort: number | null; size: number; yaw: number }[];
 }
 
-const toVectorLiteral = (v: number[]): string => `[${v.join(',')}]`;
-
 /** Selfie embeddings of participants subscribed to live delivery (db_vector). */
 export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>) {
   return {
     async upsert(input: { participantId: number; eventId: number; vector: number[]; modelPack: string }): Promise<void> {
-      const embedding = toVectorLiteral(input.vector);
+      const embedding = storedLiteral(input.modelPack, input.vector);
       await db
         .insertInto('participant_embeddings')
         .values({ participant_id: input.participantId, event_id: input.eventId, embedding, model_pack: input.modelPack })
@@ -57,7 +56,7 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
           where fe.face_id = ${photo.faceId} and fe.event_id = ${photo.eventId} and fe.model_pack = ${pack}
             and (fe.embedding <=> pe.embedding) <= ${1 - minCosine(pack)}`.execute(db);
         for (const r of rows) {
-          const m = out.get(r.participant_id) ?? { participantId: r.participant_id, modelPack: pack, vector: JSON.parse(r.selfie) as number[], faces: [] };
+          const m = out.get(r.participant_id) ?? { participantId: r.participant_id, modelPack: pack, vector: fromStoredText(r.selfie), faces: [] };
           m.faces.push({ cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) });
           out.set(r.participant_id, m);
         }

@@ -22,13 +22,21 @@ const indexNameOf = (eventId: number, modelPack: string): string =>
   `face_embeddings_ann_e${eventId}_${crypto.createHash('sha1').update(modelPack).digest('hex').slice(0, 8)}`;
 
 /**
- * The expression every event index covers and every ANN query orders by. Embeddings are stored
- * zero-padded to 512; indexing only the pack's own dimensions keeps cosine distances identical
- * while making the graph up to 4× smaller and faster to walk.
+ * The expression every event index covers and every ANN query orders by: the pack's own
+ * dimensions (`subvector` is a no-op on vectors stored at the pack's width, and cuts padded ones of
+ * packs stored as given) as `halfvec`. Half precision halves the graph (bytes per face, issue #17);
+ * candidates are re-ranked with the exact float distance, so only the walk is approximate.
  */
-export const annExpression = (dimensions: number) => sql`(subvector(embedding, 1, ${sql.lit(dimensions)})::vector(${sql.lit(dimensions)}))`;
+export const annExpression = (dimensions: number) => sql`(subvector(embedding, 1, ${sql.lit(dimensions)})::halfvec(${sql.lit(dimensions)}))`;
+/** The query side of {@link annExpression}. */
+export const annQuery = (vector: number[], dimensions: number) => sql`${`[${vector.slice(0, dimensions).join(',')}]`}::halfvec(${sql.lit(dimensions)})`;
 
-/** Partial HNSW indexes, one per large event and model pack (DDL plus their registry table). */
+/**
+ * Partial HNSW indexes, one per large event and model pack (DDL plus their registry table). Each
+ * is created on the partition holding the event (face_embeddings is hash-partitioned by event_id;
+ * CREATE INDEX CONCURRENTLY cannot target the partitioned parent), so its build reads only that
+ * partition, and queries filtered on the event prune to the partition and match the predicate.
+ */
 export function createVectorIndexRepository(db: Kysely<VectorDatabase>) {
   return {
     async find(eventId: number, modelPack: string): Promise<EventVectorIndex | undefined> {
@@ -51,6 +59,14 @@ export function createVectorIndexRepository(db: Kysely<VectorDatabase>) {
       return Number(row.n);
     },
 
+    /** The partition (table name) holding the event's rows; undefined while it has none. */
+    async partitionOf(eventId: number): Promise<string | undefined> {
+      const { rows } = await sql<{ relname: string }>`
+        select c.relname from pg_class c
+        where c.oid = (select tableoid from face_embeddings where event_id = ${eventId} limit 1)`.execute(db);
+      return rows[0]?.relname;
+    },
+
     /**
      * Builds the event's index without blocking ingest (CONCURRENTLY), then registers it so searches
      * start using it. Safe to rerun: an index left invalid by an interrupted build is dropped first.
@@ -62,12 +78,14 @@ export function createVectorIndexRepository(db: Kysely<VectorDatabase>) {
       if (await this.find(eventId, modelPack)) return { built: false, faces: await this.countFaces(eventId, modelPack) };
       const name = indexNameOf(eventId, modelPack);
       const faces = await this.countFaces(eventId, modelPack);
+      const partition = await this.partitionOf(eventId);
+      if (!partition) return { built: false, faces };
       await db.connection().execute(async (conn) => {
         await sql`DROP INDEX CONCURRENTLY IF EXISTS ${sql.id(name)}`.execute(conn);
         await sql`SELECT set_config('maintenance_work_mem', ${BUILD_MEMORY}, false)`.execute(conn);
         try {
-          await sql`CREATE INDEX CONCURRENTLY ${sql.id(name)} ON face_embeddings
-            USING hnsw (${annExpression(dimensions)} vector_cosine_ops) WITH (m = ${sql.lit(HNSW_M)}, ef_construction = ${sql.lit(HNSW_EF_CONSTRUCTION)})
+          await sql`CREATE INDEX CONCURRENTLY ${sql.id(name)} ON ${sql.id(partition)}
+            USING hnsw (${annExpression(dimensions)} halfvec_cosine_ops) WITH (m = ${sql.lit(HNSW_M)}, ef_construction = ${sql.lit(HNSW_EF_CONSTRUCTION)})
             WHERE event_id = ${sql.lit(eventId)} AND model_pack = ${sql.lit(modelPack)}`.execute(conn);
         } finally {
           await sql`RESET maintenance_work_mem`.execute(conn);

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
-import { annExpression, createVectorIndexRepository } from './vector-index.repository.js';
+import { annExpression, annQuery, createVectorIndexRepository, type EventVectorIndex } from './vector-index.repository.js';
+import { fromStoredText, storedLiteral } from './stored-vector.js';
 
 /** The best face of each matching photo. */
 export interface PhotoMatch {
@@ -23,8 +24,8 @@ export interface NearestPhotosQuery {
 // ef_search were chosen by `npm run bench:search` for recall@10 ≥ 0.99 (README, "Vector search").
 const ANN_MIN_CANDIDATES = 40;
 const ANN_EF_SEARCH = 100;
-
-const literal = (v: number[]): string => `[${v.join(',')}]`;
+const INDEX_CACHE_MS = 60_000;
+const INDEX_CACHE_MAX = 10_000;
 
 /**
  * The face rows an event's HNSW index offers for a query, with their exact distances. Its ORDER BY
@@ -32,10 +33,10 @@ const literal = (v: number[]): string => `[${v.join(',')}]`;
  */
 export function annCandidates(query: NearestPhotosQuery, dimensions: number, candidates: number) {
   return sql<{ face_id: number; distance: number }>`
-    select face_id, embedding <=> ${literal(query.vector)}::vector as distance
+    select face_id, embedding <=> ${storedLiteral(query.modelPack, query.vector)}::vector as distance
     from face_embeddings
     where event_id = ${query.eventId} and model_pack = ${query.modelPack}
-    order by ${annExpression(dimensions)} <=> ${literal(query.vector.slice(0, dimensions))}::vector(${sql.lit(dimensions)})
+    order by ${annExpression(dimensions)} <=> ${annQuery(query.vector, dimensions)}
     limit ${candidates}`;
 }
 
@@ -84,10 +85,27 @@ const FIRST_READ_FACES = 100;
 
 export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options: { efSearch?: number } = {}) {
   const efSearch = options.efSearch ?? ANN_EF_SEARCH;
-  const indexes = createVectorIndexRepository(db);
+  const registry = createVectorIndexRepository(db);
+  // An event's index, once built, stays until the event is deleted: remembering it saves a round
+  // trip per search (issue #17, tail latency). Only found indexes are remembered, so a new index is
+  // used at once; a remembered one that was dropped meanwhile still gives correct (exact-sorted) results.
+  const known = new Map<string, { index: EventVectorIndex; until: number }>();
+  const indexes = {
+    async find(eventId: number, modelPack: string): Promise<EventVectorIndex | undefined> {
+      const key = `${eventId}\u0000${modelPack}`;
+      const hit = known.get(key);
+      if (hit && hit.until > Date.now()) return hit.index;
+      const index = await registry.find(eventId, modelPack);
+      if (index) {
+        if (known.size >= INDEX_CACHE_MAX) known.clear();
+        known.set(key, { index, until: Date.now() + INDEX_CACHE_MS });
+      } else known.delete(key);
+      return index;
+    },
+  };
 
   async function exact(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
-    const q = literal(query.vector);
+    const q = storedLiteral(query.modelPack, query.vector);
     // Grouping keeps the planner on the btree: a whole-table ANN index would post-filter and
     // under-fill results (pgvector issue #259).
     const { rows } = await sql<{ face_id: number; distance: number }>`
@@ -125,18 +143,18 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
    */
   async function ordered<R>(eventId: number, modelPack: string, vector: number[], candidates: number, run: (order: ReturnType<typeof sql>, trx: Kysely<VectorDatabase>) => Promise<R>): Promise<R> {
     const index = await indexes.find(eventId, modelPack);
-    if (!index) return run(sql`embedding <=> ${literal(vector)}::vector`, db);
+    if (!index) return run(sql`embedding <=> ${storedLiteral(modelPack, vector)}::vector`, db);
     return db.transaction().execute(async (trx) => {
       await sql`select set_config('hnsw.ef_search', ${String(Math.max(efSearch, Math.min(candidates, 1000)))}, true),
         set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
-      return run(sql`${annExpression(index.dimensions)} <=> ${literal(vector.slice(0, index.dimensions))}::vector(${sql.lit(index.dimensions)})`, trx);
+      return run(sql`${annExpression(index.dimensions)} <=> ${annQuery(vector, index.dimensions)}`, trx);
     });
   }
 
   return {
     /** Faces of the event close to the query, one row per face (the match decision groups them by photo). */
     async nearestFaces(query: NearestFacesQuery): Promise<FaceCandidate[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       const maxDistance = 1 - query.minCosine;
       const within = (limit: number) =>
         ordered(query.eventId, query.modelPack, query.vector, limit, async (order, exec) =>
@@ -164,7 +182,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The k highest cosines below `below` (same-person neighbours left out) of a vector within the event. */
     async cohortCosines(query: CohortQuery): Promise<number[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       const minDistance = 1 - query.below;
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
@@ -182,7 +200,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The `k` closest faces of the event to a vector (optionally not on one photo), with their vectors. */
     async nearestVectors(query: Omit<CohortQuery, 'below'>): Promise<{ cosine: number; vector: number[] }[]> {
-      const q = literal(query.vector);
+      const q = storedLiteral(query.modelPack, query.vector);
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
           await sql<{ distance: number; v: string }>`
@@ -192,7 +210,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
               ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
             order by ${order}
             limit ${query.k}`.execute(exec)
-        ).rows.map((r) => ({ cosine: 1 - Number(r.distance), vector: JSON.parse(r.v) as number[] })),
+        ).rows.map((r) => ({ cosine: 1 - Number(r.distance), vector: fromStoredText(r.v, query.vector.length) })),
       );
     },
 

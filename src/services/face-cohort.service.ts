@@ -111,7 +111,7 @@ export function createFaceCohortService(deps: {
       const { rowIds, photoIds, vectors: all } = await embeddings.eventVectors(job.eventId, job.modelPack, job.dimensions);
       if (rowIds.length === 0) return { faces: 0 }; // deleted (or emptied) meanwhile: nothing to record
       const cohorts = computeFaceCohorts(all, photoIds, policy);
-      await embeddings.setCohorts(rowIds, cohorts);
+      await embeddings.setCohorts(rowIds, cohorts, job.eventId);
       await embeddings.markCohortsRefreshed(job.eventId, job.modelPack, rowIds.length);
       return { faces: rowIds.length };
     },

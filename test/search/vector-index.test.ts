@@ -37,7 +37,7 @@ describe('event HNSW indexes', () => {
   const faces = centers.flatMap((c, person) => Array.from({ length: 30 }, (_, k) => ({ person, k, vector: pad(near(c, 0.15)) })));
 
   const indexNames = async (): Promise<string[]> =>
-    (await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'face_embeddings' and indexname like 'face_embeddings_ann_%'`.execute(db)).rows.map(
+    (await sql<{ indexname: string }>`select indexname from pg_indexes where tablename like 'face_embeddings_p%' and indexname like 'face_embeddings_ann_%'`.execute(db)).rows.map(
       (r) => r.indexname,
     );
 
