@@ -115,6 +115,7 @@ function PhotosTab(props: { event: EventItem }) {
   const [photos, setPhotos] = useState<Photo[] | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [open, setOpen] = useState<number | null>(null);
+  const [polls, setPolls] = useState(0);
   const uploading = uploader.totals().active;
 
   const refresh = async () => {
@@ -136,9 +137,14 @@ function PhotosTab(props: { event: EventItem }) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [event.id, uploading]);
+  }, [event.id, uploading, polls]);
 
   const failedPhotos = (photos ?? []).filter((p) => p.status === 'failed');
+  // A retry puts photos back to pending: polling starts again until they finish.
+  const retry = async (action: () => Promise<unknown>) => {
+    await action().catch(() => undefined);
+    setPolls((n) => n + 1);
+  };
   return (
     <div>
       <UploadPanel uploader={uploader} />
@@ -156,11 +162,22 @@ function PhotosTab(props: { event: EventItem }) {
             ))}
           </p>
           {failedPhotos.length > 0 && (
-            <ul class="file-list">
-              {failedPhotos.slice(0, 50).map((p) => (
-                <li key={p.id} class="error">{p.original_name ?? p.id}: {p.error}</li>
-              ))}
-            </ul>
+            <div data-testid="failed-photos">
+              <h3>{t('failedPhotos')}</h3>
+              <ul class="file-list">
+                {failedPhotos.slice(0, 50).map((p) => (
+                  <li key={p.id} class="error">
+                    {p.original_name ?? p.id}: {p.error}{' '}
+                    <button type="button" class="link" onClick={() => void retry(() => api.retryPhoto(p.id))}>{t('retry')}</button>
+                  </li>
+                ))}
+              </ul>
+              {failedPhotos.length > 1 && (
+                <button type="button" class="secondary" onClick={() => void retry(() => api.retryFailed(event.id))}>
+                  {t('retryAllFailed', { n: failedPhotos.length })}
+                </button>
+              )}
+            </div>
           )}
         </div>
       )}
@@ -169,9 +186,9 @@ function PhotosTab(props: { event: EventItem }) {
         <PhotoView
           id={open}
           onClose={() => setOpen(null)}
-          onDeleted={() => {
+          onChanged={() => {
             setOpen(null);
-            void refresh();
+            setPolls((n) => n + 1);
           }}
         />
       )}
@@ -234,7 +251,8 @@ function PhotoGrid(props: { photos: Photo[]; onOpen(id: number): void }) {
   );
 }
 
-function PhotoView(props: { id: number; onClose(): void; onDeleted(): void }) {
+/** One photo with its face boxes; `onChanged` after a delete or a retry (the list is read again). */
+function PhotoView(props: { id: number; onClose(): void; onChanged(): void }) {
   const [data, setData] = useState<{ photo: Photo; faces: FaceBox[] } | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -262,13 +280,24 @@ function PhotoView(props: { id: number; onClose(): void; onDeleted(): void }) {
           </p>
           <div class="actions">
             <button type="button" class="secondary" onClick={() => dialog.current?.close()}>{t('closeView')}</button>
+            {photo.status === 'failed' && (
+              <button
+                type="button"
+                onClick={async () => {
+                  await api.retryPhoto(photo.id).catch(() => undefined);
+                  props.onChanged();
+                }}
+              >
+                {t('retry')}
+              </button>
+            )}
             <button
               type="button"
               class="danger"
               onClick={async () => {
                 if (!confirm(t('confirmDeletePhoto'))) return;
                 await api.deletePhoto(photo.id);
-                props.onDeleted();
+                props.onChanged();
               }}
             >
               {t('delete')}

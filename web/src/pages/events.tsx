@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, type EventCounts, type EventItem } from '../api';
+import { api, ApiError, type EventCounts, type EventInput, type EventItem } from '../api';
 import { formatDate, t } from '../i18n';
 
 /** The event form's fields, for create and edit. */
-function EventForm(props: { initial?: EventItem; onSubmit(body: Partial<EventItem>): Promise<void>; onCancel?: () => void; submitLabel: string }) {
+function EventForm(props: { initial?: EventItem; onSubmit(body: EventInput): Promise<void>; onCancel?: () => void; submitLabel: string }) {
   const [error, setError] = useState('');
   const e0 = props.initial;
   const submit = async (e: Event) => {
