@@ -107,6 +107,8 @@ function UploadPanel(props: { uploader: Uploader }) {
 }
 
 const STATUS_ORDER = ['done', 'processing', 'pending', 'failed'] as const;
+/** A photo status in the reader's language. */
+const statusLabel = (status: Photo['status']): string => t(status === 'processing' ? 'statusProcessing' : status);
 
 function PhotosTab(props: { event: EventItem }) {
   const { event } = props;
@@ -158,7 +160,7 @@ function PhotosTab(props: { event: EventItem }) {
           </p>
           <p class="status-counts">
             {STATUS_ORDER.map((s) => (
-              <span key={s} class={`badge ${s}`}>{s}: {progress[s]}</span>
+              <span key={s} class={`badge ${s}`}>{statusLabel(s)}: {progress[s]}</span>
             ))}
           </p>
           {failedPhotos.length > 0 && (
@@ -239,9 +241,9 @@ function PhotoGrid(props: { photos: Photo[]; onOpen(id: number): void }) {
               class={`tile ${p.status}`}
               style={{ top: `${row * rowHeight}px`, left: `${col * (size + GAP)}px`, width: `${size}px`, height: `${size}px` }}
               onClick={() => props.onOpen(p.id)}
-              aria-label={`${t('photoOf', { name: p.original_name ?? String(p.id) })} · ${p.status} · ${p.face_count}`}
+              aria-label={`${t('photoOf', { name: p.original_name ?? String(p.id) })} · ${statusLabel(p.status)} · ${p.face_count}`}
             >
-              {p.thumbnail_url ? <img src={p.thumbnail_url} alt="" loading="lazy" decoding="async" /> : <span>{p.status}</span>}
+              {p.thumbnail_url ? <img src={p.thumbnail_url} alt="" loading="lazy" decoding="async" /> : <span>{statusLabel(p.status)}</span>}
               {p.status === 'done' && <span class="face-count">{p.face_count}</span>}
             </button>
           );
