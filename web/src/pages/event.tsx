@@ -96,7 +96,10 @@ function UploadPanel(props: { uploader: Uploader }) {
             {failed.map((i) => (
               <li key={i.id} class="error">
                 <span>{i.path}</span>: {i.error === 'tooLarge' || i.error === 'notImage' ? t(i.error) : i.error}{' '}
-                <button type="button" class="link" onClick={() => uploader.retry(i.id)}>{t('retry')}</button>
+                {/* Sending the same bytes again cannot cure a file too large or not an image. */}
+                {i.error !== 'tooLarge' && i.error !== 'notImage' && (
+                  <button type="button" class="link" onClick={() => uploader.retry(i.id)}>{t('retry')}</button>
+                )}
               </li>
             ))}
           </ul>
