@@ -55,14 +55,14 @@ const eventsWithCounts = async (): Promise<{ list: EventItem[]; counts: EventCou
   const list = await api.events();
   return { list, counts: await api.counts(list.slice(0, 200).map((e) => e.id)) };
 };
-let early: Promise<{ list: EventItem[]; counts: EventCounts[] }> | undefined;
+let early: { at: number; answer: Promise<{ list: EventItem[]; counts: EventCounts[] }> } | undefined;
 /**
  * Asks for the events list while the session is still being checked (the console opens on it): a
  * signed-in photographer sees it a round trip sooner. Without a session it answers 401 like the check.
  */
 export function prefetchEvents(): void {
-  early = eventsWithCounts();
-  early.catch(() => undefined);
+  early = { at: Date.now(), answer: eventsWithCounts() };
+  early.answer.catch(() => undefined);
 }
 
 /** The photographer's events: search, counts, create, edit, close and delete. */
@@ -75,9 +75,10 @@ export function EventsPage() {
 
   const load = async () => {
     try {
-      const pending = early ?? eventsWithCounts();
+      // The early answer serves the first view only if it is fresh and came through (before sign-in it was a 401).
+      const prefetched = early && Date.now() - early.at < 10_000 ? early.answer : undefined;
       early = undefined;
-      const { list, counts: c } = await pending;
+      const { list, counts: c } = (await prefetched?.catch(() => undefined)) ?? (await eventsWithCounts());
       setEvents(list);
       setCounts(new Map(c.map((x) => [x.event_id, x])));
     } catch (err) {
