@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'web/dist/', 'data/', '.cache/', 'test/.fixtures/', 'test/.artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', 'web/dist/', 'data/', '.cache/', 'test/.fixtures/', 'test/.artifacts/', 'web/src/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

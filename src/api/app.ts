@@ -77,6 +77,9 @@ export async function buildApi(
   registerInputGuard(app);
 
   await app.register(swagger, {
+    // Shared schemas keep their $id as their name in the document (ErrorResponse, not def-0): the
+    // console's types are generated from it.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       info: { title: 'FacePass API', version: '1.0.0', description: 'Event photo search by selfie.' },
       components: {

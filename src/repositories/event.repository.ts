@@ -71,6 +71,13 @@ export function createEventRepository(db: Kysely<MainDatabase>) {
       return row && toEvent(row);
     },
 
+    /** Which of these ids are the photographer's live events (one query, for list views). */
+    async ownedIds(photographerId: number, ids: number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      const rows = await owned(photographerId).where('id', 'in', ids).select('id').execute();
+      return rows.map((r) => r.id);
+    },
+
     /** An active, not deleted event by UUID (the participants' view). */
     async findActiveByUuid(eventUuid: string): Promise<Event | undefined> {
       const row = await db

@@ -204,6 +204,22 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       return Number(res.numUpdatedRows) === 1;
     },
 
+    /**
+     * Puts failed photos back to `pending` for another processing run (the photographer's retry):
+     * the reason is cleared and the sweep's re-queue count starts over. Only `failed` photos change,
+     * so a retry racing a second one, or a photo that is done meanwhile, is left as it is. With
+     * `photoId` one photo, otherwise every failed photo of the event; returns the photos reset.
+     */
+    async resetFailed(eventId: number, photoId?: number): Promise<{ id: number; event_id: number; s3_key: string }[]> {
+      let query = db
+        .updateTable('faces')
+        .set({ status: 'pending', error: null, requeues: 0, processed_at: null, updated_at: new Date() })
+        .where('event_id', '=', eventId)
+        .where('status', '=', 'failed');
+      if (photoId !== undefined) query = query.where('id', '=', photoId);
+      return query.returning(['id', 'event_id', 's3_key']).execute();
+    },
+
     async progress(eventId: number): Promise<EventProgress> {
       const rows = await db
         .selectFrom('faces')

@@ -30,6 +30,13 @@ export class EventInactiveError extends DomainError {
   }
 }
 
+/** Only a failed photo can be processed again (409). */
+export class PhotoNotFailedError extends DomainError {
+  constructor(status: PhotoStatus) {
+    super('photo_not_failed', `Only a failed photo can be retried; this one is ${status}`, { status });
+  }
+}
+
 /** Result of an upload, in the seed's terms plus the duplicate flag. */
 export interface UploadResult {
   photo: Photo;
@@ -213,6 +220,29 @@ export function createPhotoService(deps: {
       await embeddings.deleteByPhotos([photo.id]);
       for (const key of [photo.s3_key, photo.preview_key, photo.thumbnail_key]) if (key) await storage.delete(key);
       await photos.deleteByIds([photo.id]);
+    },
+
+    /**
+     * Processes a failed photo again (the photographer's retry, for a cause that has gone away: an
+     * engine that ran out of memory, storage that was unreachable). The row goes back to `pending`
+     * first, then the job is queued through the same stable-id re-queue the ingest sweep uses; if
+     * the queue fails in between, the photo is pending without a job and the sweep queues it.
+     */
+    async retry(photographerId: number, photoId: number): Promise<{ photo: Photo; taskId: string }> {
+      const photo = await photos.findById(photoId);
+      if (!photo || !(await events.findOwned(photographerId, photo.event_id))) throw new NotFoundError('Photo');
+      const [reset] = await photos.resetFailed(photo.event_id, photo.id);
+      if (!reset) throw new PhotoNotFailedError(photo.status);
+      const { id } = await queued(jobs.requeue('process-photo', { faceId: reset.id, s3Key: reset.s3_key, eventId: reset.event_id }));
+      return { photo: { ...photo, status: 'pending', error: null, requeues: 0, processed_at: null }, taskId: id };
+    },
+
+    /** Processes every failed photo of the event again (see `retry`); returns how many were queued. */
+    async retryFailed(photographerId: number, eventId: number): Promise<{ requeued: number }> {
+      await ownedEvent(photographerId, eventId);
+      const reset = await photos.resetFailed(eventId);
+      for (const p of reset) await queued(jobs.requeue('process-photo', { faceId: p.id, s3Key: p.s3_key, eventId: p.event_id }));
+      return { requeued: reset.length };
     },
 
     /** A time-limited URL of an object. */

@@ -194,6 +194,21 @@ describe('web console end to end in Chromium: sign in, upload by drag and drop, 
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
+  it('lists a failed photo with its reason and processes it again on Retry', async () => {
+    // A photo failed by a cause that has gone away (the worker's engine ran out of memory, say).
+    const [victim] = (await t.deps.repositories.photos.listByEvent(eventId, { offset: 0, limit: 1 })).items;
+    assert.ok(await t.deps.repositories.photos.markFailed(victim!.id, 'Processing failed after every retry: out of memory'));
+    await page.reload();
+    const failed = page.getByTestId('failed-photos');
+    await failed.getByText('out of memory').waitFor();
+    await shot('05b-failed-photo');
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    // Pending again at once (no longer listed as failed), then processed by the worker.
+    await failed.waitFor({ state: 'detached', timeout: 30_000 });
+    await page.getByTestId('progress').filter({ hasText: /20 of 20 processed/ }).waitFor({ timeout: 120_000 });
+    assert.equal((await t.deps.repositories.photos.findById(victim!.id))?.status, 'done');
+  });
+
   it('shows the invite with its QR and prints a poster', async () => {
     await page.getByRole('link', { name: 'Invite' }).click();
     const poster = page.getByTestId('poster');
@@ -249,8 +264,13 @@ describe('web console end to end in Chromium: sign in, upload by drag and drop, 
     await page.getByRole('heading', { name: 'События', exact: true }).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
     await shot('11-events-ru-phone');
-    const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth`);
-    assert.equal(overflow, false, 'no horizontal scrolling on a phone');
+    const overflow = `document.documentElement.scrollWidth > window.innerWidth`;
+    assert.equal(await page.evaluate(overflow), false, 'no horizontal scrolling on a phone');
+    await page.getByRole('link', { name: 'Свадьба Ивана и Марии' }).click();
+    await page.locator('.tile img').first().waitFor();
+    await shot('12-event-ru-phone');
+    assert.equal(await page.evaluate(overflow), false, 'the event page fits a phone too');
+    await page.getByRole('link', { name: 'События' }).first().click();
     await page.setViewportSize({ width: 1280, height: 900 });
 
     await page.getByRole('button', { name: 'Выйти' }).click();

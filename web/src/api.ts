@@ -1,58 +1,36 @@
-// A thin typed client of /api/v1. Shapes follow the OpenAPI document (/docs/json); the console signs in
-// with the session cookie and sends the session's CSRF token on every unsafe request.
+// The console's client of /api/v1, typed by the server's own OpenAPI document: `generated/openapi.d.ts`
+// is made from it before every build and type check (scripts/openapi-types.ts), so a route's schema
+// and the console cannot drift apart unnoticed. The console signs in with the session cookie and
+// sends the session's CSRF token on every unsafe request.
+import createClient, { type Middleware } from 'openapi-fetch';
+import type { paths } from './generated/openapi';
 
-export interface Photographer { id: number; email: string; name: string | null }
-export interface SessionInfo { photographer: Photographer; csrf_token: string; expires_at: string }
-export interface EventItem {
-  id: number;
-  event_uuid: string;
-  name: string;
-  description: string | null;
-  location: string | null;
-  event_date: string | null;
-  is_active: boolean;
-  created_at: string;
-  updated_at: string | null;
-}
-export interface EventCounts { event_id: number; photos: number; faces: number; participants: number }
-export type PhotoStatus = 'pending' | 'processing' | 'done' | 'failed';
-export interface Photo {
-  id: number;
-  event_id: number;
-  image_url: string;
-  preview_url: string | null;
-  thumbnail_url: string | null;
-  status: PhotoStatus;
-  face_count: number;
-  width: number | null;
-  height: number | null;
-  size_bytes: number | null;
-  original_name: string | null;
-  error: string | null;
-  created_at: string;
-}
-export interface FaceBox { x: number; y: number; width: number; height: number; score: number }
-export interface Progress {
-  total: number;
-  pending: number;
-  processing: number;
-  done: number;
-  failed: number;
-  faces: number;
-  photos_per_minute: number;
-  eta_seconds: number | null;
-  complete: boolean;
-}
-export interface Insights {
-  photos: { total: number; done: number; failed: number };
-  faces: number;
-  participants: { joined: number; consented: number; searched: number; found: number; live_subscribed: number };
-  searches: { total: number; matched: number; match_rate: number | null; by_participants: number; by_photographer: number; public: number };
-  deliveries: { by_search: number; live: number };
-  hourly: { hour: string; uploads: number; joins: number; searches: number; matched_searches: number; live_deliveries: number }[];
-}
-export interface SearchResult { face_id: number; event_id: number; similarity: number; image_url: string; preview_url: string | null }
-export interface ApiKey { id: number; name: string | null; prefix: string; created_at: string; last_used_at: string | null }
+type Method = 'get' | 'post' | 'patch' | 'delete';
+/** The JSON body of a route's success answer (200, 201 or 202). */
+type Success<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
+  ? R extends Record<number, unknown>
+    ? Extract<R[Extract<keyof R, 200 | 201 | 202>], { content: unknown }> extends { content: { 'application/json': infer T } }
+      ? T
+      : never
+    : never
+  : never;
+
+export type SessionInfo = Success<'/api/v1/auth/session', 'get'>;
+export type Photographer = SessionInfo['photographer'];
+export type EventItem = Success<'/api/v1/events/{event_id}', 'get'>;
+export type EventInput = NonNullable<paths['/api/v1/events/']['post']['requestBody']>['content']['application/json'];
+export type EventPatch = NonNullable<paths['/api/v1/events/{event_id}']['patch']['requestBody']>['content']['application/json'];
+export type EventCounts = Success<'/api/v1/events/counts', 'get'>[number];
+export type Photo = Success<'/api/v1/faces/event/{event_id}', 'get'>[number];
+export type PhotoStatus = Photo['status'];
+export type FaceBox = Success<'/api/v1/faces/{face_id}/faces', 'get'>['faces'][number];
+export type Progress = Success<'/api/v1/events/{event_id}/progress', 'get'>;
+export type Insights = Success<'/api/v1/events/{event_id}/insights', 'get'>;
+export type Invite = Success<'/api/v1/events/{event_id}/invite', 'get'>;
+export type SearchAnswer = Success<'/api/v1/faces/search', 'post'>;
+export type SearchResult = SearchAnswer['results'][number];
+export type ApiKey = Success<'/api/v1/account/keys', 'get'>[number];
+export type NewApiKey = Success<'/api/v1/account/keys', 'post'>;
 
 /** An error answer of the API: status, stable code and message. */
 export class ApiError extends Error {
@@ -78,68 +56,81 @@ export const setUnauthorizedHandler = (fn: () => void): void => {
 /** Headers every unsafe request carries. */
 export const csrfHeaders = (): Record<string, string> => ({ 'X-CSRF-Token': csrfToken });
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
-  const headers: Record<string, string> = {};
-  if (method !== 'GET') Object.assign(headers, csrfHeaders());
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    payload = JSON.stringify(body);
+const session: Middleware = {
+  onRequest({ request }) {
+    if (request.method !== 'GET') request.headers.set('X-CSRF-Token', csrfToken);
+    return request;
+  },
+  onResponse({ response, request }) {
+    if (response.status === 401 && !new URL(request.url).pathname.startsWith('/api/v1/auth/')) onUnauthorized();
+    return response;
+  },
+};
+const client = createClient<paths>({ baseUrl: location.origin, credentials: 'same-origin' });
+client.use(session);
+
+/** The data of an answer, or its error as an ApiError. */
+async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; response: Response }> {
+  const { data, error, response } = await call;
+  if (!response.ok) {
+    const err = (error ?? {}) as { error?: string; message?: string };
+    throw new ApiError(response.status, err.error ?? 'error', err.message ?? `HTTP ${response.status}`);
   }
-  const res = await fetch(`/api/v1${path}`, { method, headers, body: payload, credentials: 'same-origin' });
-  if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized();
-  if (!res.ok) {
-    const err = (await res.json().catch(() => ({}))) as { error?: string; message?: string };
-    throw new ApiError(res.status, err.error ?? 'error', err.message ?? `HTTP ${res.status}`);
-  }
-  const data = (res.status === 204 ? null : await res.json()) as T;
-  return { data, headers: res.headers };
+  return { data: data as T, response };
 }
-const get = async <T>(path: string): Promise<T> => (await request<T>('GET', path)).data;
+const total = (response: Response): number => Number(response.headers.get('x-total-count') ?? 0);
 
 export const api = {
-  login: (email: string, password: string) => request<SessionInfo>('POST', '/auth/login', { email, password }).then((r) => r.data),
-  acceptInvite: (token: string, password: string) => request<SessionInfo>('POST', '/auth/invite', { token, password }).then((r) => r.data),
-  session: () => get<SessionInfo>('/auth/session'),
-  logout: () => request<null>('POST', '/auth/logout'),
+  login: async (email: string, password: string) => (await ok(client.POST('/api/v1/auth/login', { body: { email, password } }))).data,
+  acceptInvite: async (token: string, password: string) => (await ok(client.POST('/api/v1/auth/invite', { body: { token, password } }))).data,
+  session: async () => (await ok(client.GET('/api/v1/auth/session'))).data,
+  logout: () => ok(client.POST('/api/v1/auth/logout')),
 
   async events(): Promise<EventItem[]> {
     const all: EventItem[] = [];
     for (let skip = 0; ; skip += 200) {
-      const { data, headers } = await request<EventItem[]>('GET', `/events/?skip=${skip}&limit=200`);
+      const { data, response } = await ok(client.GET('/api/v1/events/', { params: { query: { skip, limit: 200 } } }));
       all.push(...data);
-      if (all.length >= Number(headers.get('x-total-count') ?? 0) || data.length === 0) return all;
+      if (all.length >= total(response) || data.length === 0) return all;
     }
   },
-  counts: (ids: number[]) => (ids.length ? get<EventCounts[]>(`/events/counts?${ids.map((id) => `ids=${id}`).join('&')}`) : Promise.resolve([])),
-  event: (id: number) => get<EventItem>(`/events/${id}`),
-  createEvent: (body: Partial<EventItem>) => request<EventItem>('POST', '/events/', body).then((r) => r.data),
-  updateEvent: (id: number, body: Partial<EventItem>) => request<EventItem>('PATCH', `/events/${id}`, body).then((r) => r.data),
-  deleteEvent: (id: number) => request<unknown>('DELETE', `/events/${id}`),
+  counts: async (ids: number[]): Promise<EventCounts[]> =>
+    ids.length ? (await ok(client.GET('/api/v1/events/counts', { params: { query: { ids } } }))).data : [],
+  event: async (id: number) => (await ok(client.GET('/api/v1/events/{event_id}', { params: { path: { event_id: id } } }))).data,
+  createEvent: async (body: EventInput) => (await ok(client.POST('/api/v1/events/', { body }))).data,
+  updateEvent: async (id: number, body: EventPatch) =>
+    (await ok(client.PATCH('/api/v1/events/{event_id}', { params: { path: { event_id: id } }, body }))).data,
+  deleteEvent: (id: number) => ok(client.DELETE('/api/v1/events/{event_id}', { params: { path: { event_id: id } } })),
 
   async photos(eventId: number): Promise<Photo[]> {
     const all: Photo[] = [];
     for (let skip = 0; ; skip += 500) {
-      const { data, headers } = await request<Photo[]>('GET', `/faces/event/${eventId}?skip=${skip}&limit=500`);
+      const { data, response } = await ok(
+        client.GET('/api/v1/faces/event/{event_id}', { params: { path: { event_id: eventId }, query: { skip, limit: 500 } } }),
+      );
       all.push(...data);
-      if (all.length >= Number(headers.get('x-total-count') ?? 0) || data.length === 0) return all;
+      if (all.length >= total(response) || data.length === 0) return all;
     }
   },
-  photoFaces: (photoId: number) => get<{ photo: Photo; faces: FaceBox[] }>(`/faces/${photoId}/faces`),
-  deletePhoto: (photoId: number) => request<null>('DELETE', `/faces/${photoId}`),
-  hashes: (eventId: number) => get<{ hashes: string[] }>(`/faces/event/${eventId}/hashes`).then((r) => r.hashes),
-  progress: (eventId: number) => get<Progress>(`/events/${eventId}/progress`),
-  invite: (eventId: number) => get<{ deep_link: string; qr_png_base64: string }>(`/events/${eventId}/invite`),
-  insights: (eventId: number) => get<Insights>(`/events/${eventId}/insights`),
-  search(eventId: number, selfie: File) {
+  photoFaces: async (photoId: number) => (await ok(client.GET('/api/v1/faces/{face_id}/faces', { params: { path: { face_id: photoId } } }))).data,
+  deletePhoto: (photoId: number) => ok(client.DELETE('/api/v1/faces/{face_id}', { params: { path: { face_id: photoId } } })),
+  retryPhoto: async (photoId: number) => (await ok(client.POST('/api/v1/faces/{face_id}/retry', { params: { path: { face_id: photoId } } }))).data,
+  retryFailed: async (eventId: number) =>
+    (await ok(client.POST('/api/v1/events/{event_id}/photos/retry-failed', { params: { path: { event_id: eventId } } }))).data,
+  hashes: async (eventId: number) =>
+    (await ok(client.GET('/api/v1/faces/event/{event_id}/hashes', { params: { path: { event_id: eventId } } }))).data.hashes,
+  progress: async (eventId: number) => (await ok(client.GET('/api/v1/events/{event_id}/progress', { params: { path: { event_id: eventId } } }))).data,
+  invite: async (eventId: number) => (await ok(client.GET('/api/v1/events/{event_id}/invite', { params: { path: { event_id: eventId } } }))).data,
+  insights: async (eventId: number) => (await ok(client.GET('/api/v1/events/{event_id}/insights', { params: { path: { event_id: eventId } } }))).data,
+  async search(eventId: number, selfie: File): Promise<SearchAnswer> {
+    // Multipart: the route's body is a form (no JSON schema), so it goes as is.
     const form = new FormData();
     form.append('event_id', String(eventId));
     form.append('file', selfie);
-    return request<{ results: SearchResult[]; query_time_ms: number }>('POST', '/faces/search', form).then((r) => r.data);
+    return (await ok(client.POST('/api/v1/faces/search', { body: form as never, bodySerializer: (b: unknown) => b as FormData }))).data;
   },
 
-  keys: () => get<ApiKey[]>('/account/keys'),
-  createKey: (name: string) => request<ApiKey & { key: string }>('POST', '/account/keys', { name }).then((r) => r.data),
-  revokeKey: (id: number) => request<null>('DELETE', `/account/keys/${id}`),
+  keys: async () => (await ok(client.GET('/api/v1/account/keys'))).data,
+  createKey: async (name: string) => (await ok(client.POST('/api/v1/account/keys', { body: { name } }))).data,
+  revokeKey: (id: number) => ok(client.DELETE('/api/v1/account/keys/{key_id}', { params: { path: { key_id: id } } })),
 };

@@ -4,7 +4,7 @@ import { api, setCsrf, setUnauthorizedHandler, type SessionInfo } from './api';
 import { navigate, onLinkClick, usePath } from './router';
 import { currentLang, setLang, t, useLang, type Lang } from './i18n';
 import { SignInPage, InvitePage } from './pages/sign-in';
-import { EventsPage } from './pages/events';
+import { EventsPage, prefetchEvents } from './pages/events';
 import { EventPage } from './pages/event';
 import { SettingsPage } from './pages/settings';
 import './styles.css';
@@ -21,6 +21,9 @@ function LanguageSwitch() {
     </label>
   );
 }
+
+// The console opens on the events list: ask for it alongside the session check.
+if (location.pathname === '/' || location.pathname === '/events') prefetchEvents();
 
 function App() {
   useLang();

@@ -52,7 +52,16 @@ async function sha256(file: File): Promise<string | undefined> {
  * backoff on network errors and 5xx, clear errors for 413/415, and files the server already has
  * (same SHA-256 in this event) skipped, so a reload and a second drop resume where the first stopped.
  */
-export function createUploader(eventId: number, onChange: () => void) {
+export function createUploader(eventId: number, changed: () => void) {
+  // Progress events come by the hundred per second across parallel uploads: the page redraws at
+  // most every 100 ms, so thousands of files never keep the main thread busy.
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  const onChange = () => {
+    scheduled ??= setTimeout(() => {
+      scheduled = undefined;
+      changed();
+    }, 100);
+  };
   const items: UploadItem[] = [];
   let known: Set<string> | undefined;
   let running = 0;

@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   event_inactive: 409,
+  photo_not_failed: 409,
   no_face: 422,
   multiple_faces: 422,
   unreadable_image: 422,

@@ -132,6 +132,43 @@ export async function photoRoutes(
     async (request) => toProgressResponse(request.params.event_id, await photos.progress(photographerOf(request).id, request.params.event_id)),
   );
 
+  api.post(
+    '/faces/:face_id/retry',
+    {
+      onRequest: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: 'Process a failed photo again',
+        description:
+          'Puts a `failed` photo back to `pending` (its error cleared) and queues face processing. For failures whose ' +
+          'cause has gone away (storage or engine trouble); a file that is not a readable image fails again. ' +
+          '409 `photo_not_failed` when the photo is not failed.',
+        params: Type.Object({ face_id: Id() }),
+        response: { 202: PhotoResponse, ...errors(400, 401, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { photo, taskId } = await photos.retry(photographerOf(request).id, request.params.face_id);
+      reply.header('x-task-id', taskId);
+      return reply.status(202).send(await toPhotoResponse(photo, photos.url));
+    },
+  );
+
+  api.post(
+    '/events/:event_id/photos/retry-failed',
+    {
+      onRequest: requirePhotographer,
+      schema: {
+        ...secured,
+        summary: "Process every failed photo of the event again",
+        description: 'Like POST /faces/{face_id}/retry for each of the event\'s `failed` photos; `requeued` is how many.',
+        params: IdParams,
+        response: { 202: Type.Object({ requeued: Type.Integer() }), ...errors(400, 401, 404, 503) },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await photos.retryFailed(photographerOf(request).id, request.params.event_id)),
+  );
+
   api.delete(
     '/faces/:face_id',
     {

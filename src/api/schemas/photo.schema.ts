@@ -51,14 +51,17 @@ export const ProgressResponse = Type.Object({
   done: Type.Integer(),
   failed: Type.Integer(),
   faces: Type.Integer({ description: 'Faces found in processed photos' }),
-  photos_per_minute: Type.Number({ description: 'Photos finished per minute over the last 5 minutes' }),
+  photos_per_minute: Type.Number({ description: 'Photos finished per minute over the last 5 minutes (or since the first upload, when sooner)' }),
   eta_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'Time until every photo is processed at the current rate; null when idle' }),
   complete: Type.Boolean(),
 });
 
-export function toProgressResponse(eventId: number, p: EventProgress): Static<typeof ProgressResponse> {
+export function toProgressResponse(eventId: number, p: EventProgress, now = new Date()): Static<typeof ProgressResponse> {
   const remaining = p.counts.pending + p.counts.processing;
-  const perMinute = p.recent_finished / 5;
+  // The rate is over the last 5 minutes, or since the first upload when that is sooner: a minute
+  // into a new event, one photo done is 1/min, not 0.2/min (which promised hours that never came).
+  const sinceFirst = p.first_upload_at ? (now.getTime() - p.first_upload_at.getTime()) / 60_000 : 5;
+  const perMinute = p.recent_finished / Math.min(5, Math.max(0.5, sinceFirst));
   return {
     event_id: eventId,
     total: p.total,

@@ -96,7 +96,10 @@ function UploadPanel(props: { uploader: Uploader }) {
             {failed.map((i) => (
               <li key={i.id} class="error">
                 <span>{i.path}</span>: {i.error === 'tooLarge' || i.error === 'notImage' ? t(i.error) : i.error}{' '}
-                <button type="button" class="link" onClick={() => uploader.retry(i.id)}>{t('retry')}</button>
+                {/* Sending the same bytes again cannot cure a file too large or not an image. */}
+                {i.error !== 'tooLarge' && i.error !== 'notImage' && (
+                  <button type="button" class="link" onClick={() => uploader.retry(i.id)}>{t('retry')}</button>
+                )}
               </li>
             ))}
           </ul>
@@ -107,6 +110,8 @@ function UploadPanel(props: { uploader: Uploader }) {
 }
 
 const STATUS_ORDER = ['done', 'processing', 'pending', 'failed'] as const;
+/** A photo status in the reader's language. */
+const statusLabel = (status: Photo['status']): string => t(status === 'processing' ? 'statusProcessing' : status);
 
 function PhotosTab(props: { event: EventItem }) {
   const { event } = props;
@@ -115,6 +120,7 @@ function PhotosTab(props: { event: EventItem }) {
   const [photos, setPhotos] = useState<Photo[] | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [open, setOpen] = useState<number | null>(null);
+  const [polls, setPolls] = useState(0);
   const uploading = uploader.totals().active;
 
   const refresh = async () => {
@@ -136,9 +142,14 @@ function PhotosTab(props: { event: EventItem }) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [event.id, uploading]);
+  }, [event.id, uploading, polls]);
 
   const failedPhotos = (photos ?? []).filter((p) => p.status === 'failed');
+  // A retry puts photos back to pending: polling starts again until they finish.
+  const retry = async (action: () => Promise<unknown>) => {
+    await action().catch(() => undefined);
+    setPolls((n) => n + 1);
+  };
   return (
     <div>
       <UploadPanel uploader={uploader} />
@@ -152,15 +163,26 @@ function PhotosTab(props: { event: EventItem }) {
           </p>
           <p class="status-counts">
             {STATUS_ORDER.map((s) => (
-              <span key={s} class={`badge ${s}`}>{s}: {progress[s]}</span>
+              <span key={s} class={`badge ${s}`}>{statusLabel(s)}: {progress[s]}</span>
             ))}
           </p>
           {failedPhotos.length > 0 && (
-            <ul class="file-list">
-              {failedPhotos.slice(0, 50).map((p) => (
-                <li key={p.id} class="error">{p.original_name ?? p.id}: {p.error}</li>
-              ))}
-            </ul>
+            <div data-testid="failed-photos">
+              <h3>{t('failedPhotos')}</h3>
+              <ul class="file-list">
+                {failedPhotos.slice(0, 50).map((p) => (
+                  <li key={p.id} class="error">
+                    {p.original_name ?? p.id}: {p.error}{' '}
+                    <button type="button" class="link" onClick={() => void retry(() => api.retryPhoto(p.id))}>{t('retry')}</button>
+                  </li>
+                ))}
+              </ul>
+              {failedPhotos.length > 1 && (
+                <button type="button" class="secondary" onClick={() => void retry(() => api.retryFailed(event.id))}>
+                  {t('retryAllFailed', { n: failedPhotos.length })}
+                </button>
+              )}
+            </div>
           )}
         </div>
       )}
@@ -169,9 +191,9 @@ function PhotosTab(props: { event: EventItem }) {
         <PhotoView
           id={open}
           onClose={() => setOpen(null)}
-          onDeleted={() => {
+          onChanged={() => {
             setOpen(null);
-            void refresh();
+            setPolls((n) => n + 1);
           }}
         />
       )}
@@ -222,9 +244,9 @@ function PhotoGrid(props: { photos: Photo[]; onOpen(id: number): void }) {
               class={`tile ${p.status}`}
               style={{ top: `${row * rowHeight}px`, left: `${col * (size + GAP)}px`, width: `${size}px`, height: `${size}px` }}
               onClick={() => props.onOpen(p.id)}
-              aria-label={`${t('photoOf', { name: p.original_name ?? String(p.id) })} · ${p.status} · ${p.face_count}`}
+              aria-label={`${t('photoOf', { name: p.original_name ?? String(p.id) })} · ${statusLabel(p.status)} · ${p.face_count}`}
             >
-              {p.thumbnail_url ? <img src={p.thumbnail_url} alt="" loading="lazy" decoding="async" /> : <span>{p.status}</span>}
+              {p.thumbnail_url ? <img src={p.thumbnail_url} alt="" loading="lazy" decoding="async" /> : <span>{statusLabel(p.status)}</span>}
               {p.status === 'done' && <span class="face-count">{p.face_count}</span>}
             </button>
           );
@@ -234,7 +256,8 @@ function PhotoGrid(props: { photos: Photo[]; onOpen(id: number): void }) {
   );
 }
 
-function PhotoView(props: { id: number; onClose(): void; onDeleted(): void }) {
+/** One photo with its face boxes; `onChanged` after a delete or a retry (the list is read again). */
+function PhotoView(props: { id: number; onClose(): void; onChanged(): void }) {
   const [data, setData] = useState<{ photo: Photo; faces: FaceBox[] } | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -262,13 +285,24 @@ function PhotoView(props: { id: number; onClose(): void; onDeleted(): void }) {
           </p>
           <div class="actions">
             <button type="button" class="secondary" onClick={() => dialog.current?.close()}>{t('closeView')}</button>
+            {photo.status === 'failed' && (
+              <button
+                type="button"
+                onClick={async () => {
+                  await api.retryPhoto(photo.id).catch(() => undefined);
+                  props.onChanged();
+                }}
+              >
+                {t('retry')}
+              </button>
+            )}
             <button
               type="button"
               class="danger"
               onClick={async () => {
                 if (!confirm(t('confirmDeletePhoto'))) return;
                 await api.deletePhoto(photo.id);
-                props.onDeleted();
+                props.onChanged();
               }}
             >
               {t('delete')}
