@@ -43,6 +43,11 @@ export interface JobPayloads {
   'index-event-vectors': { eventId: number; modelPack: string; dimensions: number };
   /** Recomputes the cohort value of every face of a grown event (match decision, issue #12). Idempotent. */
   'refresh-face-cohorts': { eventId: number; modelPack: string; dimensions: number };
+  /**
+   * Groups the event's faces into persons (issue #15): places new faces (one job per event and
+   * time bucket, delayed: a burst of uploads is one run), or re-clusters every face (`full`).
+   */
+  'cluster-event-persons': { eventId: number; bucket?: number; full?: boolean };
 }
 
 /** A face box in pixels. */
@@ -91,6 +96,7 @@ export interface JobResults {
   'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
   'refresh-face-cohorts': { faces: number };
+  'cluster-event-persons': { faces: number; persons: number; newFaces: number; attempts: number };
   'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[] };
 }
 
@@ -107,6 +113,7 @@ export const QUEUE_OF = {
   'recover-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
   'refresh-face-cohorts': 'maintenance',
+  'cluster-event-persons': 'maintenance',
   'sweep-ingest': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
@@ -133,6 +140,10 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
     // One waiting refresh per event and pack: the job is removed when done, so a later growth queues the next.
     const { eventId, modelPack } = data as JobOf<'refresh-face-cohorts'>;
     return `refresh-face-cohorts-${eventId}-${modelPack}`;
+  }
+  if (name === 'cluster-event-persons') {
+    const { eventId, bucket, full } = data as JobOf<'cluster-event-persons'>;
+    return full ? `cluster-event-persons-${eventId}-full` : `cluster-event-persons-${eventId}-${bucket ?? 0}`;
   }
   return undefined;
 }

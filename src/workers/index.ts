@@ -17,6 +17,7 @@ import { createFaceCohortService } from '../services/face-cohort.service.js';
 import { createRefreshFaceCohortsHandler } from './refresh-face-cohorts.worker.js';
 import { LIVE_THRESHOLD } from '../services/match-decision.js';
 import { createSweepIngestHandler } from './sweep-ingest.worker.js';
+import { createClusterEventPersonsHandler } from './cluster-event-persons.worker.js';
 
 /**
  * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
@@ -42,6 +43,7 @@ export function createJobHandlers(
     ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
         await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
         await cohorts.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+        await deps.services.people.afterPhotoStored(photo);
         // Only photos with faces in events someone subscribed to are worth a delivery job.
         if (sender && photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
           await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
@@ -57,6 +59,7 @@ export function createJobHandlers(
           participants: deps.repositories.participants,
           participantEmbeddings: deps.repositories.participantEmbeddings,
           cohorts,
+          people: deps.services.people,
           storage: deps.storage,
           sender,
           jobs,
@@ -75,8 +78,9 @@ export function createJobHandlers(
     'sweep-ingest': createSweepIngestHandler({ sweep: deps.services.ingestSweep }),
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
+    'cluster-event-persons': createClusterEventPersonsHandler({ people: deps.services.people }),
     'search-selfie': createSearchSelfieHandler({
-      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts }),
+      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts, people: deps.services.people }),
     }),
   };
 }
