@@ -1,5 +1,8 @@
 import type { PersonRepository, PersonSummary, ClusteringWrite } from '../repositories/person.repository.js';
 import type { JobProducer } from '../queue/job-producer.js';
+import type { EventRepository } from '../repositories/event.repository.js';
+import type { Photo, PhotoRepository } from '../repositories/photo.repository.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import { matchPolicyFor } from './match-decision.js';
 import { clusterFaces, DEFAULT_CLUSTERING, type ClusterFace } from './person-clustering.js';
 
@@ -27,8 +30,22 @@ export interface ClusterRunResult {
  * Concurrency: a run reads the event, clusters, and writes only if no edit (or other run) came
  * in between (a version number); otherwise it reads again.
  */
-export function createPeopleService(deps: { persons: PersonRepository; jobs?: Pick<JobProducer, 'enqueue'> }) {
+export function createPeopleService(deps: {
+  persons: PersonRepository;
+  events: Pick<EventRepository, 'findOwned'>;
+  photos: Pick<PhotoRepository, 'findDoneInEvent'>;
+  jobs?: Pick<JobProducer, 'enqueue'>;
+}) {
   const { persons, jobs } = deps;
+  /** Another photographer's event is reported exactly like a missing one. */
+  const owned = async (photographerId: number, eventId: number): Promise<void> => {
+    if (!(await deps.events.findOwned(photographerId, eventId))) throw new NotFoundError('Event');
+  };
+  const person = async (eventId: number, personId: number): Promise<PersonSummary> => {
+    const found = await persons.find(eventId, personId);
+    if (!found) throw new NotFoundError('Person');
+    return found;
+  };
 
   async function clusterPack(eventId: number, modelPack: string, dimensions: number, full: boolean): Promise<Omit<ClusterRunResult, 'attempts'> | undefined> {
     const policy = matchPolicyFor(modelPack);
@@ -116,12 +133,59 @@ export function createPeopleService(deps: { persons: PersonRepository; jobs?: Pi
       await jobs.enqueue('cluster-event-persons', { eventId, full: true }, { removeOnComplete: true, removeOnFail: true });
     },
 
-    list: (eventId: number): Promise<PersonSummary[]> => persons.list(eventId),
-    find: (eventId: number, personId: number): Promise<PersonSummary | undefined> => persons.find(eventId, personId),
-    faces: (eventId: number, personId: number) => persons.faces(eventId, personId),
-    merge: (eventId: number, into: number, from: number): Promise<boolean> => (into === from ? Promise.resolve(false) : persons.merge(eventId, into, from)),
-    split: (eventId: number, personId: number, faceRow: number): Promise<number | undefined> => persons.split(eventId, personId, faceRow),
-    setHidden: (eventId: number, personId: number, hidden: boolean): Promise<boolean> => persons.setHidden(eventId, personId, hidden),
+    /** The event's persons, most photographed first (owner only). */
+    async list(photographerId: number, eventId: number): Promise<PersonSummary[]> {
+      await owned(photographerId, eventId);
+      return persons.list(eventId);
+    },
+
+    /** One person, their faces (best first) and the processed photos they are in (owner only). */
+    async photosOf(photographerId: number, eventId: number, personId: number): Promise<{ person: PersonSummary; faces: Awaited<ReturnType<PersonRepository['faces']>>; photos: Photo[] }> {
+      await owned(photographerId, eventId);
+      const found = await person(eventId, personId);
+      const faces = await persons.faces(eventId, personId);
+      const byId = new Map((await deps.photos.findDoneInEvent(eventId, [...new Set(faces.map((f) => f.photoId))])).map((p) => [p.id, p]));
+      const photos = [...new Set(faces.map((f) => f.photoId))].flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+      return { person: found, faces, photos };
+    },
+
+    /** Merges `from` into `into` (the same person, as the organizer knows): one person, hidden if either was. */
+    async merge(photographerId: number, eventId: number, into: number, from: number): Promise<PersonSummary> {
+      await owned(photographerId, eventId);
+      if (into === from) throw new InvalidInputError('a person cannot be merged with itself', { person_id: from });
+      await person(eventId, into);
+      await person(eventId, from);
+      if (!(await persons.merge(eventId, into, from))) throw new NotFoundError('Person');
+      return person(eventId, into);
+    },
+
+    /** Splits one face off its person into a new person of its own. */
+    async split(photographerId: number, eventId: number, personId: number, faceRow: number): Promise<PersonSummary> {
+      await owned(photographerId, eventId);
+      const found = await person(eventId, personId);
+      if (found.faceCount < 2) throw new InvalidInputError('the person has only this face', { face_row: faceRow });
+      const created = await persons.split(eventId, personId, faceRow);
+      if (created === undefined) throw new NotFoundError('Face of this person');
+      return person(eventId, created);
+    },
+
+    /** Hides (or unhides) a person: a hidden person's faces match no search or live delivery in the event. */
+    async setHidden(photographerId: number, eventId: number, personId: number, hidden: boolean): Promise<PersonSummary> {
+      await owned(photographerId, eventId);
+      await person(eventId, personId);
+      if (!(await persons.setHidden(eventId, personId, hidden))) throw new NotFoundError('Person');
+      return person(eventId, personId);
+    },
+
+    /** Processed photos of the event among `ids` (representatives' thumbnails); the caller checked ownership. */
+    photosByIds: (eventId: number, ids: number[]): Promise<Photo[]> => deps.photos.findDoneInEvent(eventId, ids),
+
+    /** Queues a full re-cluster of one of the photographer's events. */
+    async recluster(photographerId: number, eventId: number): Promise<void> {
+      await owned(photographerId, eventId);
+      await this.requestFullCluster(eventId);
+    },
+
     coverage: (eventId: number, many: number) => persons.coverage(eventId, many),
 
     /**
