@@ -75,7 +75,7 @@ export function createPeopleService(deps: {
     // Faces seen before and left unassigned stay so (they are not offered again).
     const fresh = rows.map((_, i) => i).filter((i) => !seen.has(i));
     if (!full && fresh.length === 0) return { faces: rows.length, persons: fixed.length, newFaces: 0 };
-    const { groups } = await clusterFaces(faces, policy, DEFAULT_CLUSTERING, fixed);
+    const { groups } = await clusterFaces(faces, policy, DEFAULT_CLUSTERING, fixed, true);
 
     const write: ClusteringWrite = { modelPack, replaceAll: full, newPersons: [], faces: [] };
     const personOf = new Map<number, number>();

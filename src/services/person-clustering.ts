@@ -1,4 +1,5 @@
 import { forEachDotRow } from '../vision/similarity-matrix.js';
+import { cohortFromSimilarities } from './face-cohort.service.js';
 import { isMatchable, OPERATING_POINT, type MatchPolicy } from './match-decision.js';
 
 /**
@@ -142,7 +143,18 @@ export interface ClusteringResult {
  * Clusters `faces`. `fixed` lists existing persons (face indices; faces in no fixed group are new);
  * faces the match decision cannot match, and faces already in a fixed group, are never moved.
  */
-export async function clusterFaces(faces: ClusterFace[], policy: MatchPolicy, options: ClusteringOptions = DEFAULT_CLUSTERING, fixed: number[][] = []): Promise<ClusteringResult> {
+export async function clusterFaces(
+  faces: ClusterFace[],
+  policy: MatchPolicy,
+  options: ClusteringOptions = DEFAULT_CLUSTERING,
+  fixed: number[][] = [],
+  /**
+   * Compute the new faces' cohorts against the whole event here instead of reading `cohort`: a
+   * stored cohort reflects the event when the face was stored (the prior, for the first faces of
+   * an event), and judging early faces by it merges look-alikes the current event tells apart.
+   */
+  computeCohorts = false,
+): Promise<ClusteringResult> {
   const n = faces.length;
   const dims = faces[0]?.vector.length ?? 0;
   const link = marginAt(options.linkSimilarity, policy);
@@ -186,15 +198,31 @@ export async function clusterFaces(faces: ClusterFace[], policy: MatchPolicy, op
 
   // Candidate merges: group pairs with one face pair at or above the lowest link level. Only pairs
   // involving a new face: fixed persons are never merged with each other here.
-  const isFresh = new Uint8Array(n);
-  for (const i of fresh) isFresh[i] = 1;
-  const assigned: number[] = [];
-  for (let i = 0; i < n; i++) if (groupOf[i] !== -1) assigned.push(i);
   const flat = (idx: number[]): Float32Array => {
     const out = new Float32Array(idx.length * dims);
     idx.forEach((i, k) => out.set(faces[i]!.vector.subarray(0, dims), k * dims));
     return out;
   };
+  if (computeCohorts && fresh.length > 0) {
+    const everyone = faces.map((_, i) => i);
+    const sims = new Float32Array(n);
+    const which = new Int32Array(n);
+    await forEachDotRow(flat(fresh), flat(everyone), dims, (r, dots) => {
+      const photo = faces[fresh[r]!]!.photo;
+      let m = 0;
+      for (let j = 0; j < n; j++) {
+        if (faces[j]!.photo === photo) continue;
+        which[m] = j;
+        sims[m++] = dots[j]!;
+      }
+      cohort[fresh[r]!] = cohortFromSimilarities(sims.subarray(0, m), (k) => faces[which[k]!]!.vector, policy);
+    });
+    for (const g of groups) if (!g.fixed) g.cohortSum = cohort[g.members[0]!]!;
+  }
+  const isFresh = new Uint8Array(n);
+  for (const i of fresh) isFresh[i] = 1;
+  const assigned: number[] = [];
+  for (let i = 0; i < n; i++) if (groupOf[i] !== -1) assigned.push(i);
   await forEachDotRow(flat(fresh), flat(assigned), dims, (r, dots) => {
     const i = fresh[r]!;
     const gi = groupOf[i]!, pi = faces[i]!.photo, ci = cohort[i]!;
