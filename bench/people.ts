@@ -20,7 +20,9 @@ import path from 'node:path';
 import { createFaceEngine, type DetectedFace } from '../src/vision/index.js';
 import { faceQuality } from '../src/vision/face-quality.js';
 import { matchPolicyFor } from '../src/services/match-decision.js';
-import { clusterFaces, DEFAULT_CLUSTERING, pairwiseScores, type ClusterFace, type ClusteringOptions } from '../src/services/person-clustering.js';
+import { computeFaceCohorts } from '../src/services/face-cohort.service.js';
+import { forEachDotRow } from '../src/vision/similarity-matrix.js';
+import { clusterFaces, cohortOfRow, DEFAULT_CLUSTERING, pairwiseScores, type ClusterFace, type ClusteringOptions } from '../src/services/person-clustering.js';
 import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { seeded } from './lib/precision-corpus.js';
 
@@ -144,6 +146,21 @@ async function score(options: ClusteringOptions) {
     out.push({ name, ...s, faces: ev.input.length, known, persons: groups.filter((g) => g.length > 0).length, unassigned });
   }
   return out;
+}
+
+// The clustering's one-pass cohorts equal the refresh job's (computeFaceCohorts) on the mixed event.
+{
+  const ev = events.mixed.input;
+  const reference = computeFaceCohorts(ev.map((f) => f.vector), ev.map((f) => f.photo), policy);
+  const photoOf = Int32Array.from(ev, (f) => f.photo);
+  const flat = new Float32Array(ev.length * ev[0]!.vector.length);
+  ev.forEach((f, i) => flat.set(f.vector, i * f.vector.length));
+  let worst = 0;
+  await forEachDotRow(flat, flat, ev[0]!.vector.length, (i, dots) => {
+    worst = Math.max(worst, Math.abs(cohortOfRow(dots, photoOf, ev[i]!.photo, (j) => ev[j]!.vector, policy) - reference[i]!));
+  });
+  console.log(`cohorts: clustering vs refresh job, largest difference ${worst.toExponential(1)} over ${ev.length} faces`);
+  if (worst > 1e-4) throw new Error('the clustering computes cohorts differently from the refresh job');
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;

@@ -1,6 +1,5 @@
 import { forEachDotRow } from '../vision/similarity-matrix.js';
-import { cohortFromSimilarities } from './face-cohort.service.js';
-import { isMatchable, OPERATING_POINT, type MatchPolicy } from './match-decision.js';
+import { AGREEMENT_NEIGHBOURS, isMatchable, neighboursAgree, OPERATING_POINT, type MatchPolicy } from './match-decision.js';
 
 /**
  * Groups an event's faces into persons (issue #15), on the same cohort-normalised score as every
@@ -92,6 +91,41 @@ interface Group {
   weak: boolean;
   version: number;
   neighbours: Set<number>;
+}
+
+/** Inserts `s` into the ascending top-`k` list `top` (with its indices) if it belongs there. */
+function keepTop(top: number[], idx: number[], k: number, s: number, j: number): void {
+  if (top.length === k) {
+    if (s <= top[0]!) return;
+    top.shift();
+    idx.shift();
+  }
+  let p = 0;
+  while (p < top.length && top[p]! < s) p++;
+  top.splice(p, 0, s);
+  idx.splice(p, 0, j);
+}
+
+/**
+ * The cohort value of one face from its dot products with every face of the event (same photo
+ * left out): what cohortFromSimilarities (face-cohort.service.ts) computes, in one pass that
+ * keeps only the few values it needs (the row has as many entries as the event has faces).
+ */
+export function cohortOfRow(dots: Float32Array, photoOf: Int32Array, photo: number, vectorAt: (j: number) => ArrayLike<number>, policy: MatchPolicy): number {
+  const k = policy.cohortSize;
+  const below: number[] = [], belowIdx: number[] = [];
+  const all: number[] = [], allIdx: number[] = [];
+  const same: number[] = [], sameIdx: number[] = [];
+  for (let j = 0; j < dots.length; j++) {
+    const s = dots[j]!;
+    if (all.length === k && s <= all[0]! && (s >= policy.sameCutoff ? same.length === AGREEMENT_NEIGHBOURS && s <= same[0]! : below.length === k && s <= below[0]!)) continue;
+    if (photoOf[j] === photo) continue;
+    keepTop(all, allIdx, k, s, j);
+    if (s >= policy.sameCutoff) keepTop(same, sameIdx, AGREEMENT_NEIGHBOURS, s, j);
+    else keepTop(below, belowIdx, k, s, j);
+  }
+  const mean = (values: number[]): number => (values.reduce((a, b) => a + b, 0) + (k - values.length) * policy.prior) / k;
+  return neighboursAgree(sameIdx.reverse().map(vectorAt), policy) ? mean(below) : mean(all);
 }
 
 /** Max-heap of candidate merges. */
@@ -205,17 +239,9 @@ export async function clusterFaces(
   };
   if (computeCohorts && fresh.length > 0) {
     const everyone = faces.map((_, i) => i);
-    const sims = new Float32Array(n);
-    const which = new Int32Array(n);
+    const photoOf = Int32Array.from(faces, (f) => f.photo);
     await forEachDotRow(flat(fresh), flat(everyone), dims, (r, dots) => {
-      const photo = faces[fresh[r]!]!.photo;
-      let m = 0;
-      for (let j = 0; j < n; j++) {
-        if (faces[j]!.photo === photo) continue;
-        which[m] = j;
-        sims[m++] = dots[j]!;
-      }
-      cohort[fresh[r]!] = cohortFromSimilarities(sims.subarray(0, m), (k) => faces[which[k]!]!.vector, policy);
+      cohort[fresh[r]!] = cohortOfRow(dots, photoOf, faces[fresh[r]!]!.photo, (j) => faces[j]!.vector, policy);
     });
     for (const g of groups) if (!g.fixed) g.cohortSum = cohort[g.members[0]!]!;
   }
@@ -223,11 +249,13 @@ export async function clusterFaces(
   for (const i of fresh) isFresh[i] = 1;
   const assigned: number[] = [];
   for (let i = 0; i < n; i++) if (groupOf[i] !== -1) assigned.push(i);
+  const halfCohort = Float32Array.from(assigned, (j) => cohort[j]! / 2);
   await forEachDotRow(flat(fresh), flat(assigned), dims, (r, dots) => {
     const i = fresh[r]!;
-    const gi = groupOf[i]!, pi = faces[i]!.photo, ci = cohort[i]!;
+    const gi = groupOf[i]!, pi = faces[i]!.photo;
+    const need = edgeMin + cohort[i]! / 2;
     for (let k = 0; k < dots.length; k++) {
-      if (dots[k]! - (ci + cohort[assigned[k]!]!) / 2 < edgeMin) continue;
+      if (dots[k]! - halfCohort[k]! < need) continue;
       const j = assigned[k]!;
       if (isFresh[j] && j <= i) continue; // each fresh pair once
       const gj = groupOf[j]!;

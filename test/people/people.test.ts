@@ -13,6 +13,7 @@ import { createSelfieSearchService } from '../../src/services/selfie-search.serv
 import { createLiveDeliveryService } from '../../src/services/live-delivery.service.js';
 import { LIVE_THRESHOLD } from '../../src/services/match-decision.js';
 import { pairwiseScores } from '../../src/services/person-clustering.js';
+import { buildCli } from '../../src/cli.js';
 
 interface PersonJson {
   id: number;
@@ -216,6 +217,23 @@ describe('people in an event (real photos, PostgreSQL + pgvector)', () => {
     assert.equal(coverage.many_photos, persons.filter((p) => p.photo_count >= 10).length);
     assert.equal(coverage.participants_without_photos, participants.joined - participants.found);
     assert.equal(coverage.participants_without_photos, 5, 'five subscribers, no photo sent yet');
+  });
+
+  it('lists persons and coverage with `facepass people --event ID --json` (and 404 for another photographer’s key)', async () => {
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const key = (who: typeof alice): string => who.headers.authorization.replace(/^Bearer /, '');
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      await buildCli({ FACEPASS_URL: address, FACEPASS_API_KEY: key(alice) }).parseAsync(['node', 'facepass', 'people', '--event', String(eventId), '--json']);
+    } finally {
+      console.log = log;
+    }
+    const out = JSON.parse(lines.join('\n')) as { coverage: { persons: number }; persons: PersonJson[] };
+    assert.deepEqual(out.persons.map((p) => p.id), (await list()).map((p) => p.id));
+    assert.equal(out.coverage.persons, out.persons.length);
+    await assert.rejects(buildCli({ FACEPASS_URL: address, FACEPASS_API_KEY: key(bob) }).parseAsync(['node', 'facepass', 'people', '--event', String(eventId)]), /not found/i);
   });
 
   it('deletes the persons with the event', async () => {
