@@ -90,7 +90,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
     timeoutMs: config.search.timeoutMs,
   });
   const eventCleanup = createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, persons: repos.persons, storage });
-  const people = createPeopleService({ persons: repos.persons, events: repos.events, photos: repos.photos, jobs });
+  const people = createPeopleService({ persons: repos.persons, events: repos.events, photos: repos.photos, jobs, vectors: repos.vectorSearch });
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     accounts: createAccountService({
@@ -132,6 +132,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       search,
       searchesPerMinute: config.bot.searchesPerMinute,
       threshold: PARTICIPANT_THRESHOLD,
+      people,
     }),
   };
 }

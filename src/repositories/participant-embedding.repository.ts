@@ -32,6 +32,12 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
       return Number((await query.executeTakeFirst()).numDeletedRows);
     },
 
+    /** The participant's stored selfie embeddings, one per event. */
+    async listFor(participantId: number): Promise<{ eventId: number; vector: number[]; modelPack: string }[]> {
+      const rows = await db.selectFrom('participant_embeddings').select(['event_id', 'model_pack', sql<string>`embedding::text`.as('v')]).where('participant_id', '=', participantId).execute();
+      return rows.map((r) => ({ eventId: r.event_id, modelPack: r.model_pack, vector: JSON.parse(r.v) as number[] }));
+    },
+
     async count(participantId: number): Promise<number> {
       const row = await db
         .selectFrom('participant_embeddings')

@@ -1,5 +1,6 @@
 import type { PersonRepository, PersonSummary, ClusteringWrite } from '../repositories/person.repository.js';
 import type { JobProducer } from '../queue/job-producer.js';
+import type { VectorSearchRepository } from '../repositories/vector-search.repository.js';
 import type { EventRepository } from '../repositories/event.repository.js';
 import type { Photo, PhotoRepository } from '../repositories/photo.repository.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -35,6 +36,8 @@ export function createPeopleService(deps: {
   events: Pick<EventRepository, 'findOwned'>;
   photos: Pick<PhotoRepository, 'findDoneInEvent'>;
   jobs?: Pick<JobProducer, 'enqueue'>;
+  /** For /forget's "hide me too": the event's face closest to a selfie. */
+  vectors?: Pick<VectorSearchRepository, 'nearestFaces'>;
 }) {
   const { persons, jobs } = deps;
   /** Another photographer's event is reported exactly like a missing one. */
@@ -198,9 +201,15 @@ export function createPeopleService(deps: {
       return hidden.size === 0 ? candidates : candidates.filter((c) => !hidden.has(c.rowId));
     },
 
-    /** Hides the person whose face best matches `faceRow`'s person (the bot's /forget "hide me too"). */
-    async hideFace(eventId: number, faceRow: number): Promise<number | null> {
-      const personId = await persons.personOfFace(eventId, faceRow);
+    /**
+     * Hides the person of the event's face closest to a selfie (the bot's /forget "hide me too"),
+     * if that face is a match (at least the pack's raw floor) and belongs to a person. The person's id, or null.
+     */
+    async hideMatching(eventId: number, modelPack: string, vector: number[]): Promise<number | null> {
+      if (!deps.vectors) return null;
+      const [best] = await deps.vectors.nearestFaces({ eventId, modelPack, vector, minCosine: matchPolicyFor(modelPack).rawFloor, limit: 1 });
+      if (!best) return null;
+      const personId = await persons.personOfFace(eventId, best.rowId);
       if (personId === null) return null;
       await persons.setHidden(eventId, personId, true);
       return personId;

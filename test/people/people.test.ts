@@ -236,6 +236,21 @@ describe('people in an event (real photos, PostgreSQL + pgvector)', () => {
     await assert.rejects(buildCli({ FACEPASS_URL: address, FACEPASS_API_KEY: key(bob) }).parseAsync(['node', 'facepass', 'people', '--event', String(eventId)]), /not found/i);
   });
 
+  it('/forget’s "hide me too" hides the person the participant’s selfie matches, then forgets them', async () => {
+    const r = t.deps.repositories;
+    const name = (await johns())[1]!.name;
+    const photo = [...truth].find(([, n]) => n === name)![0];
+    const personId = await personOfPhoto(photo);
+    assert.equal((await list()).find((p) => p.id === personId)!.hidden, false);
+    // The second participant subscribed above with johns[1]'s selfie.
+    const participant = (await r.participants.findByTelegramId(9_100_002))!;
+    assert.equal(await t.deps.services.participants.forgetAndHide(participant), 1);
+    assert.equal((await list()).find((p) => p.id === personId)!.hidden, true);
+    assert.equal((await list()).filter((p) => p.hidden).length, 1, 'only that person');
+    assert.equal(await r.participants.findByTelegramId(9_100_002), undefined, 'and the participant is forgotten');
+    assert.equal(await r.participantEmbeddings.count(participant.id), 0);
+  });
+
   it('deletes the persons with the event', async () => {
     await t.deps.services.eventCleanup.purgeEvent(eventId);
     for (const table of ['event_persons', 'event_person_faces', 'event_person_state'] as const) {
