@@ -7,6 +7,7 @@ import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
 import type { ParticipantDeliveryTable } from './main/participant-delivery.table.js';
 import type { ParticipantEmbeddingTable } from './vector/participant-embedding.table.js';
 import type { EventFaceCohortTable, EventVectorIndexTable } from './vector/event-vector-index.table.js';
+import type { EventPersonFaceTable, EventPersonStateTable, EventPersonTable } from './vector/event-person.table.js';
 
 export * from './main/photographer.table.js';
 export * from './main/event.table.js';
@@ -17,6 +18,7 @@ export * from './vector/face-embedding.table.js';
 export * from './main/participant-delivery.table.js';
 export * from './vector/participant-embedding.table.js';
 export * from './vector/event-vector-index.table.js';
+export * from './vector/event-person.table.js';
 
 /** Tables of db_main. */
 export interface MainDatabase {
@@ -38,4 +40,7 @@ export interface VectorDatabase {
   participant_embeddings: ParticipantEmbeddingTable;
   event_vector_indexes: EventVectorIndexTable;
   event_face_cohorts: EventFaceCohortTable;
+  event_persons: EventPersonTable;
+  event_person_faces: EventPersonFaceTable;
+  event_person_state: EventPersonStateTable;
 }

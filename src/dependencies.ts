@@ -32,6 +32,8 @@ import { createAccountService } from './services/account.service.js';
 import { createInsightsRepository } from './repositories/insights.repository.js';
 import { createFaceBoxRepository } from './repositories/face-box.repository.js';
 import { createInsightsService } from './services/insights.service.js';
+import { createPersonRepository } from './repositories/person.repository.js';
+import { createPeopleService } from './services/people.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -66,6 +68,7 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     accounts: createAccountRepository(dbs.main),
     insights: createInsightsRepository(dbs.main),
     faceBoxes: createFaceBoxRepository(dbs.vector),
+    persons: createPersonRepository(dbs.vector),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
     embeddings: createEmbeddingRepository(dbs.vector),
@@ -86,7 +89,8 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
     waiter,
     timeoutMs: config.search.timeoutMs,
   });
-  const eventCleanup = createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, storage });
+  const eventCleanup = createEventCleanupService({ events: repos.events, photos: repos.photos, embeddings: repos.embeddings, vectorIndexes: repos.vectorIndexes, persons: repos.persons, storage });
+  const people = createPeopleService({ persons: repos.persons, events: repos.events, photos: repos.photos, jobs, vectors: repos.vectorSearch });
   return {
     photographers: createPhotographerService({ photographers: repos.photographers }),
     accounts: createAccountService({
@@ -117,7 +121,8 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       imageUrlTtlSeconds: config.imageUrlTtlSeconds,
     }),
     search,
-    insights: createInsightsService({ events: repos.events, photos: repos.photos, insights: repos.insights, faceBoxes: repos.faceBoxes }),
+    people,
+    insights: createInsightsService({ events: repos.events, photos: repos.photos, insights: repos.insights, faceBoxes: repos.faceBoxes, people }),
     participants: createParticipantService({
       participants: repos.participants,
       participantEmbeddings: repos.participantEmbeddings,
@@ -128,6 +133,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       search,
       searchesPerMinute: config.bot.searchesPerMinute,
       threshold: PARTICIPANT_THRESHOLD,
+      people,
     }),
   };
 }

@@ -19,6 +19,7 @@ import { searchRoutes } from './routes/search.routes.js';
 import { inviteRoutes } from './routes/invite.routes.js';
 import { accountRoutes } from './routes/account.routes.js';
 import { insightsRoutes } from './routes/insights.routes.js';
+import { peopleRoutes } from './routes/people.routes.js';
 import { consoleRoutes, findConsoleDir } from './routes/console.routes.js';
 
 /** What the API needs from the shared dependencies. */
@@ -106,6 +107,7 @@ export async function buildApi(
       });
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
       await v1.register(insightsRoutes, { insights: deps.services.insights, url: deps.services.photos.url, requirePhotographer });
+      await v1.register(peopleRoutes, { people: deps.services.people, url: deps.services.photos.url, photoById: deps.services.people.photosByIds, requirePhotographer });
       await v1.register(inviteRoutes, { events: deps.services.events, requirePhotographer, botUsername: options.botUsername ?? deps.config.bot.username });
       await v1.register(async (scope) => {
         // One multipart registration per scope: uploads stream with their own limit; selfies are small.

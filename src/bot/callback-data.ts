@@ -5,7 +5,7 @@ export const callbackData = {
   original: (faceId: number) => `orig:${faceId}`,
   live: () => 'live:on',
   event: (eventId: number) => `event:${eventId}`,
-  forget: (answer: 'yes' | 'no') => `forget:${answer}`,
+  forget: (answer: 'yes' | 'hide' | 'no') => `forget:${answer}`,
   language: (language: string) => `lang:${language}`,
 };
 
@@ -16,6 +16,6 @@ export const callbackPattern = {
   original: /^orig:(\d{1,10})$/,
   live: /^live:on$/,
   event: /^event:(\d{1,10})$/,
-  forget: /^forget:(yes|no)$/,
+  forget: /^forget:(yes|hide|no)$/,
   language: /^lang:(en|ru)$/,
 };

@@ -45,6 +45,11 @@ export interface JobPayloads {
   'refresh-face-cohorts': { eventId: number; modelPack: string; dimensions: number };
   /** Embeds a done photo again with `modelPack` (FACE_MODEL_PACK was switched); queued by the ingest sweep. */
   'reembed-photo': { faceId: number; eventId: number; modelPack: string };
+  /**
+   * Groups the event's faces into persons (issue #15): places new faces (one job per event and
+   * time bucket, delayed: a burst of uploads is one run), or re-clusters every face (`full`).
+   */
+  'cluster-event-persons': { eventId: number; bucket?: number; full?: boolean };
 }
 
 /** A face box in pixels. */
@@ -93,6 +98,7 @@ export interface JobResults {
   'recover-live-deliveries': { expired: number; events: number };
   'index-event-vectors': { built: boolean; faces: number };
   'refresh-face-cohorts': { faces: number };
+  'cluster-event-persons': { faces: number; persons: number; newFaces: number; attempts: number };
   'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[]; reembedQueued: number };
   'reembed-photo': { faces: number };
 }
@@ -110,6 +116,7 @@ export const QUEUE_OF = {
   'recover-live-deliveries': 'delivery',
   'index-event-vectors': 'maintenance',
   'refresh-face-cohorts': 'maintenance',
+  'cluster-event-persons': 'maintenance',
   'sweep-ingest': 'maintenance',
   // Re-embedding an archive is background work: it must not hold back fresh uploads on `photos`.
   'reembed-photo': 'maintenance',
@@ -142,6 +149,10 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
   if (name === 'reembed-photo') {
     const { faceId, modelPack } = data as JobOf<'reembed-photo'>;
     return `reembed-photo-${faceId}-${modelPack}`;
+  }
+  if (name === 'cluster-event-persons') {
+    const { eventId, bucket, full } = data as JobOf<'cluster-event-persons'>;
+    return full ? `cluster-event-persons-${eventId}-full` : `cluster-event-persons-${eventId}-${bucket ?? 0}`;
   }
   return undefined;
 }

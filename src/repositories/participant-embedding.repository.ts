@@ -9,7 +9,7 @@ export interface ParticipantMatch {
   /** The participant's selfie embedding (storage width). */
   vector: number[];
   /** The photo's faces at or above the raw floor for this participant, with what the decision needs. */
-  faces: { cosine: number; cohort: number | null; size: number; yaw: number }[];
+  faces: { rowId: number; cosine: number; cohort: number | null; size: number; yaw: number }[];
 }
 
 /** Selfie embeddings of participants subscribed to live delivery (db_vector). */
@@ -31,6 +31,12 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
       return Number((await query.executeTakeFirst()).numDeletedRows);
     },
 
+    /** The participant's stored selfie embeddings, one per event. */
+    async listFor(participantId: number): Promise<{ eventId: number; vector: number[]; modelPack: string }[]> {
+      const rows = await db.selectFrom('participant_embeddings').select(['event_id', 'model_pack', sql<string>`embedding::text`.as('v')]).where('participant_id', '=', participantId).execute();
+      return rows.map((r) => ({ eventId: r.event_id, modelPack: r.model_pack, vector: JSON.parse(r.v) as number[] }));
+    },
+
     async count(participantId: number): Promise<number> {
       const row = await db
         .selectFrom('participant_embeddings')
@@ -48,8 +54,8 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
       const packs = await db.selectFrom('participant_embeddings').select('model_pack').distinct().where('event_id', '=', photo.eventId).execute();
       const out = new Map<number, ParticipantMatch>();
       for (const { model_pack: pack } of packs) {
-        const { rows } = await sql<{ participant_id: number; selfie: string; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
-          select pe.participant_id, pe.embedding::text as selfie, fe.embedding <=> pe.embedding as distance,
+        const { rows } = await sql<{ id: number; participant_id: number; selfie: string; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
+          select fe.id, pe.participant_id, pe.embedding::text as selfie, fe.embedding <=> pe.embedding as distance,
             fe.cohort_mean, least(fe.bbox_width, fe.bbox_height) as size, fe.yaw
           from face_embeddings fe
           join participant_embeddings pe on pe.event_id = fe.event_id and pe.model_pack = fe.model_pack
@@ -57,7 +63,7 @@ export function createParticipantEmbeddingRepository(db: Kysely<VectorDatabase>)
             and (fe.embedding <=> pe.embedding) <= ${1 - minCosine(pack)}`.execute(db);
         for (const r of rows) {
           const m = out.get(r.participant_id) ?? { participantId: r.participant_id, modelPack: pack, vector: fromStoredText(r.selfie), faces: [] };
-          m.faces.push({ cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) });
+          m.faces.push({ rowId: r.id, cosine: 1 - Number(r.distance), cohort: r.cohort_mean === null ? null : Number(r.cohort_mean), size: Number(r.size), yaw: Number(r.yaw) });
           out.set(r.participant_id, m);
         }
       }

@@ -2,6 +2,7 @@ import type { EventRepository } from '../repositories/event.repository.js';
 import type { PhotoRepository } from '../repositories/photo.repository.js';
 import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
 import type { VectorIndexRepository } from '../repositories/vector-index.repository.js';
+import type { PersonRepository } from '../repositories/person.repository.js';
 import type { PhotoStorage } from '../storage/index.js';
 
 const BATCH = 200;
@@ -23,9 +24,10 @@ export function createEventCleanupService(deps: {
   photos: PhotoRepository;
   embeddings: EmbeddingRepository;
   vectorIndexes: VectorIndexRepository;
+  persons: Pick<PersonRepository, 'deleteByEvent'>;
   storage: PhotoStorage;
 }) {
-  const { events, photos, embeddings, vectorIndexes, storage } = deps;
+  const { events, photos, embeddings, vectorIndexes, persons, storage } = deps;
   return {
     async purgeEvent(eventId: number): Promise<CleanupReport> {
       const report: CleanupReport = { photos: 0, embeddings: 0, objects: 0 };
@@ -44,6 +46,8 @@ export function createEventCleanupService(deps: {
       }
       // Stragglers: embeddings written by a job that raced the deletion, objects without a row.
       report.embeddings += await embeddings.deleteByEvent(eventId);
+      // The event's persons (issue #15): groups of the faces just removed.
+      await persons.deleteByEvent(eventId);
       report.objects += await storage.deletePrefix(`events/${eventId}/`);
       await events.purge(eventId);
       return report;

@@ -1,5 +1,6 @@
 import { matchPolicyFor, matchSimilarity } from './match-decision.js';
 import type { FaceCohortService } from './face-cohort.service.js';
+import type { PeopleService } from './people.service.js';
 import type { Event, EventRepository } from '../repositories/event.repository.js';
 import type { ParticipantRepository, Subscriber } from '../repositories/participant.repository.js';
 import type { ParticipantEmbeddingRepository } from '../repositories/participant-embedding.repository.js';
@@ -98,6 +99,8 @@ export function createLiveDeliveryService(deps: {
   participants: ParticipantRepository;
   participantEmbeddings: ParticipantEmbeddingRepository;
   cohorts: Pick<FaceCohortService, 'cohortIn'>;
+  /** Hidden persons' faces are never delivered (issue #15). */
+  people?: Pick<PeopleService, 'withoutHidden'>;
   storage: PhotoStorage;
   sender: LivePhotoSender;
   jobs: Pick<JobProducer, 'enqueue'>;
@@ -183,6 +186,8 @@ export function createLiveDeliveryService(deps: {
       const close = await participantEmbeddings.matchPhoto(job, (pack) => matchPolicyFor(pack).rawFloor);
       const matches = [];
       for (const m of close) {
+        if (deps.people) m.faces = await deps.people.withoutHidden(job.eventId, m.modelPack, m.faces);
+        if (m.faces.length === 0) continue;
         const policy = matchPolicyFor(m.modelPack);
         const queryCohort = await deps.cohorts.cohortIn({ eventId: job.eventId, modelPack: m.modelPack }, m.vector);
         const best = Math.max(...m.faces.map((f) => matchSimilarity({ cosine: f.cosine, queryCohort, faceCohort: f.cohort, quality: f }, policy)));

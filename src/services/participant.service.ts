@@ -1,3 +1,4 @@
+import type { PeopleService } from './people.service.js';
 import { DomainError } from '../errors.js';
 import type { Event, EventRepository } from '../repositories/event.repository.js';
 import type { Participant, ParticipantEvent, ParticipantRepository } from '../repositories/participant.repository.js';
@@ -76,6 +77,8 @@ export function createParticipantService(deps: {
   searchesPerMinute: number;
   /** Similarity threshold of participant searches. */
   threshold: number;
+  /** /forget's "hide me too" (issue #15): hides the person the participant's selfie matches. */
+  people?: Pick<PeopleService, 'hideMatching'>;
 }) {
   const { participants, participantEmbeddings, cache, events, photos, storage } = deps;
 
@@ -158,6 +161,26 @@ export function createParticipantService(deps: {
     },
 
     /** Deletes everything about the participant: embeddings (db_vector, Redis), joins, deliveries, the row; audit rows are anonymised. */
+    /**
+     * /forget's second choice: first hides, in every event the participant's selfie is still known
+     * for (live-delivery subscriptions, or the one held after a recent search), the person it
+     * matches, so other people's searches never find them there; then forgets everything. Returns
+     * how many events a person was hidden in.
+     */
+    async forgetAndHide(participant: Pick<Participant, 'id' | 'active_event_id'>): Promise<number> {
+      const participantId = participant.id;
+      const selfies = await participantEmbeddings.listFor(participantId);
+      const active = participant.active_event_id;
+      if (active !== null && !selfies.some((s) => s.eventId === active)) {
+        const held = await cache.peekEmbedding(participantId, active);
+        if (held) selfies.push({ eventId: active, ...held });
+      }
+      let hidden = 0;
+      for (const s of selfies) if (deps.people && (await deps.people.hideMatching(s.eventId, s.modelPack, s.vector)) !== null) hidden++;
+      await this.forget(participantId);
+      return hidden;
+    },
+
     async forget(participantId: number): Promise<void> {
       await participantEmbeddings.delete(participantId);
       await cache.dropEmbeddings(participantId);

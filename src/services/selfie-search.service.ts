@@ -6,6 +6,7 @@ import type { VectorSearchRepository } from '../repositories/vector-search.repos
 import { chooseSelfieFace } from './selfie-face.js';
 import { matchPolicyFor, rankPhotos, type MatchPolicy } from './match-decision.js';
 import type { FaceCohortService } from './face-cohort.service.js';
+import type { PeopleService } from './people.service.js';
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
@@ -45,8 +46,8 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** Worker side of a search: embed the selfie's face and find the event's photos that match it. */
-export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: SelfieRepository; vectors: VectorSearchRepository; cohorts: Pick<FaceCohortService, 'cohortIn'> }) {
-  const { engine, selfies, vectors, cohorts } = deps;
+export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: SelfieRepository; vectors: VectorSearchRepository; cohorts: Pick<FaceCohortService, 'cohortIn'>; people?: Pick<PeopleService, 'withoutHidden'> }) {
+  const { engine, selfies, vectors, cohorts, people } = deps;
   const policy: MatchPolicy = matchPolicyFor(engine.packId);
 
   /** The face a selfie is searched with, or why there is none. */
@@ -91,10 +92,12 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
       t = performance.now();
       const vector = toStorageVector(template);
       const query = { eventId: job.eventId, modelPack: engine.packId, vector };
-      const [candidates, queryCohort] = await Promise.all([
+      const [nearest, queryCohort] = await Promise.all([
         vectors.nearestFaces({ ...query, minCosine: policy.rawFloor, limit: MAX_CANDIDATE_FACES }),
         cohorts.cohortIn(query, vector),
       ]);
+      // Hidden persons (issue #15, "do not find me") are never found, whoever searches.
+      const candidates = people ? await people.withoutHidden(job.eventId, engine.packId, nearest) : nearest;
       // One pass with the band below the threshold tells whether the answer is borderline.
       const ranked = rankPhotos(candidates, queryCohort, policy, { threshold: Math.max(0, job.threshold - BORDERLINE_BAND), limit: Number.MAX_SAFE_INTEGER });
       const matches = ranked.filter((m) => m.similarity >= job.threshold).slice(0, job.limit);

@@ -18,6 +18,7 @@ import { createRefreshFaceCohortsHandler } from './refresh-face-cohorts.worker.j
 import { LIVE_THRESHOLD } from '../services/match-decision.js';
 import { createSweepIngestHandler } from './sweep-ingest.worker.js';
 import { createReembedPhotoHandler } from './reembed-photo.worker.js';
+import { createClusterEventPersonsHandler } from './cluster-event-persons.worker.js';
 
 /**
  * Every job handler, wired to its dependencies. The face engine is loaded by the worker role only;
@@ -42,6 +43,7 @@ export function createJobHandlers(
   const afterStored = async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
     await vectorIndex?.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
     await cohorts.afterPhotoStored({ ...photo, modelPack: engine.packId, dimensions: engine.dimensions });
+    await deps.services.people.afterPhotoStored(photo);
   };
   const onProcessed = jobs
     ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
@@ -61,6 +63,7 @@ export function createJobHandlers(
           participants: deps.repositories.participants,
           participantEmbeddings: deps.repositories.participantEmbeddings,
           cohorts,
+          people: deps.services.people,
           storage: deps.storage,
           sender,
           jobs,
@@ -80,8 +83,9 @@ export function createJobHandlers(
     'index-event-vectors': createIndexEventVectorsHandler({ indexes: deps.repositories.vectorIndexes, events: deps.repositories.events }),
     'refresh-face-cohorts': createRefreshFaceCohortsHandler({ cohorts }),
     'reembed-photo': createReembedPhotoHandler({ processing, ...(jobs && { onReembedded: afterStored }) }),
+    'cluster-event-persons': createClusterEventPersonsHandler({ people: deps.services.people }),
     'search-selfie': createSearchSelfieHandler({
-      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts }),
+      search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts, people: deps.services.people }),
     }),
   };
 }

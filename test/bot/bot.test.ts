@@ -703,10 +703,10 @@ describe('telegram bot: deep link → consent → selfie → photos, live delive
     let m = fake.mark();
     fake.sendText(user, '/forget');
     const ask = await fake.waitForText(user, /Delete all your data/, m);
-    assert.deepEqual(buttonsOf(ask), ['forget:yes', 'forget:no']);
+    assert.deepEqual(buttonsOf(ask), ['forget:yes', 'forget:hide', 'forget:no']);
     m = fake.mark();
     fake.sendPhoto(user, selfieX);
-    assert.deepEqual(buttonsOf(await fake.waitForText(user, /Delete all your data/, m)), ['forget:yes', 'forget:no']);
+    assert.deepEqual(buttonsOf(await fake.waitForText(user, /Delete all your data/, m)), ['forget:yes', 'forget:hide', 'forget:no']);
     assert.ok(!fake.calls.slice(m).some((c) => c.method === 'getFile'), 'no search while the question is open');
     await running.stop();
     await startTheBot();

@@ -31,6 +31,17 @@ const InsightsResponse = Type.Object({
     by_search: Type.Integer({ minimum: 0, description: 'Photos shown to participants by their searches' }),
     live: Type.Integer({ minimum: 0, description: 'Photos sent by live delivery' }),
   }),
+  coverage: Type.Object(
+    {
+      persons: Type.Integer({ minimum: 0, description: 'Persons the clustering found among the faces' }),
+      single_photo: Type.Integer({ minimum: 0, description: 'Persons seen in one photo only' }),
+      many_photos: Type.Integer({ minimum: 0, description: 'Persons in 10 photos or more' }),
+      hidden: Type.Integer({ minimum: 0, description: 'Hidden persons (never found by searches)' }),
+      unassigned_faces: Type.Integer({ minimum: 0, description: 'Faces too small or turned to assign to a person' }),
+      participants_without_photos: Type.Integer({ minimum: 0, description: 'Participants who joined but got no photo yet' }),
+    },
+    { description: 'Who is photographed: send the photographer back for the single-photo persons and the participants without photos' },
+  ),
   hourly: Type.Array(
     Type.Object({ hour: DateTime, uploads: Count, joins: Count, searches: Count, matched_searches: Count, live_deliveries: Count }),
     { description: `Hours with activity, oldest first, over the last ${HOURLY_WINDOW_HOURS} hours (hours without activity are left out)` },

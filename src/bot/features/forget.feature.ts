@@ -16,19 +16,23 @@ export function createForgetConversation(deps: { participants: ParticipantServic
     await ask(ctx);
     const answer = await waitForButton(conversation, callbackPattern.forget, ask);
     await answer.answerCallbackQuery();
-    if (answer.callbackQuery.data !== callbackData.forget('yes')) {
+    const hide = answer.callbackQuery.data === callbackData.forget('hide');
+    if (answer.callbackQuery.data !== callbackData.forget('yes') && !hide) {
       await answer.editMessageText(answer.t('forget-cancelled'));
       return;
     }
     const participant = answer.participant;
-    await conversation.external(async (outer) => {
+    const hiddenIn = await conversation.external(async (outer) => {
+      let hidden = 0;
       if (participant) {
-        await deps.participants.forget(participant.id);
-        answer.logger.info({ participant: participant.id }, 'participant forgotten');
+        if (hide) hidden = await deps.participants.forgetAndHide(participant);
+        else await deps.participants.forget(participant.id);
+        answer.logger.info({ participant: participant.id, hiddenIn: hidden }, 'participant forgotten');
       }
       outer.session.search = undefined;
+      return hidden;
     });
-    await answer.editMessageText(answer.t('forget-done'));
+    await answer.editMessageText(hide ? answer.t('forget-done-hidden', { events: hiddenIn }) : answer.t('forget-done'));
   };
 }
 

@@ -5,7 +5,13 @@ import type { ParticipantEvent } from '../../repositories/participant.repository
 
 /** Confirm or cancel /forget. */
 export const forgetKeyboard = (ctx: Pick<BaseContext, 't'>): InlineKeyboard =>
-  new InlineKeyboard().text(ctx.t('forget-confirm'), callbackData.forget('yes')).text(ctx.t('forget-cancel'), callbackData.forget('no'));
+  new InlineKeyboard()
+    .text(ctx.t('forget-confirm'), callbackData.forget('yes'))
+    .row()
+    // Issue #15: also hide the person their selfie matched from other people's searches in the event.
+    .text(ctx.t('forget-confirm-hide'), callbackData.forget('hide'))
+    .row()
+    .text(ctx.t('forget-cancel'), callbackData.forget('no'));
 
 /** One button per joined event; the active one is marked. */
 export function eventsKeyboard(events: ParticipantEvent[], activeEventId: number | null): InlineKeyboard {

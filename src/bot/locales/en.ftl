@@ -54,7 +54,13 @@ events-list = Your events — tap one to search in it:
 event-switched = Now searching in “{ $name }”. Send a selfie.
 forget-ask = Delete all your data: face descriptions, events you joined, subscriptions and delivery history? This cannot be undone.
 forget-confirm = Yes, delete
+forget-confirm-hide = Delete, and hide me from other people's searches here
 forget-cancel = Cancel
+forget-done-hidden = { $events ->
+    [0] All your data was deleted. I could not find you in this event's photos to hide you: ask the organizer. Goodbye!
+    [one] All your data was deleted, and other people's searches will not find you in this event. Goodbye!
+   *[other] All your data was deleted, and other people's searches will not find you in { $events } events. Goodbye!
+}
 forget-done = All your data was deleted. Goodbye!
 forget-nothing = I have no data about you.
 forget-cancelled = Nothing was deleted.
