@@ -20,6 +20,15 @@ export interface EventVectors {
   vectors: Float32Array[];
 }
 
+/** Intersection over union of two boxes. */
+function boxIou(a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number; width: number; height: number }): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
 /** Face embeddings in db_vector. */
 export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
   return {
@@ -29,10 +38,20 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
      */
     async replaceForPhoto(photo: { faceId: number; eventId: number; modelPack: string }, faces: FaceEmbeddingInput[]): Promise<void> {
       await db.transaction().execute(async (trx) => {
+        // Faces of the photo that belong to a person keep that person when they are written anew
+        // (a retry, or re-embedding after a model pack switch): above all a hidden person's faces,
+        // which must not come back as a new, visible person. Matched by box overlap.
+        const { rows: linked } = await sql<{ id: number; x: number; y: number; w: number; h: number; person_id: number; manual: boolean }>`
+          select fe.id, fe.bbox_x as x, fe.bbox_y as y, fe.bbox_width as w, fe.bbox_height as h, pf.person_id, pf.manual
+          from face_embeddings fe join event_person_faces pf on pf.event_id = fe.event_id and pf.face_row = fe.id
+          where fe.event_id = ${photo.eventId} and fe.face_id = ${photo.faceId} and pf.person_id is not null`.execute(trx);
         // The event filter keeps the delete on the event's partition.
-        await trx.deleteFrom('face_embeddings').where('event_id', '=', photo.eventId).where('face_id', '=', photo.faceId).execute();
+        const old = await trx.deleteFrom('face_embeddings').where('event_id', '=', photo.eventId).where('face_id', '=', photo.faceId).returning('id').execute();
+        if (old.length > 0) {
+          await sql`delete from event_person_faces where event_id = ${photo.eventId} and face_row = any(${old.map((r) => r.id)}::int[])`.execute(trx);
+        }
         if (faces.length === 0) return;
-        await trx
+        const inserted = await trx
           .insertInto('face_embeddings')
           .values(
             faces.map((f) => ({
@@ -49,7 +68,21 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
               cohort_mean: f.cohort ?? null,
             })),
           )
+          .returning('id')
           .execute();
+        const carried = faces.flatMap((f, i) => {
+          let best: (typeof linked)[number] | undefined;
+          let bestIou = 0.5;
+          for (const l of linked) {
+            const v = boxIou(f.box, { x: l.x, y: l.y, width: l.w, height: l.h });
+            if (v >= bestIou) [best, bestIou] = [l, v];
+          }
+          return best ? [{ faceRow: inserted[i]!.id, personId: best.person_id, manual: best.manual }] : [];
+        });
+        for (const c of carried) {
+          await sql`insert into event_person_faces (event_id, face_row, person_id, manual)
+            values (${photo.eventId}, ${c.faceRow}, ${c.personId}, ${c.manual}) on conflict do nothing`.execute(trx);
+        }
       });
     },
 

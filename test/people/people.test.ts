@@ -182,6 +182,28 @@ describe('people in an event (real photos, PostgreSQL + pgvector)', () => {
     assert.equal((await delivery.deliver({ faceId: fresh, eventId })).recorded, 0, 'unclustered photo of a hidden person');
     assert.ok(!(await searchAll()).get(hiddenName)!.includes(hiddenName));
 
+    // A hidden photo's faces written anew (a processing retry, or re-embedding after a model pack
+    // switch: new rows, new ids) stay with the hidden person instead of coming back as a new one.
+    const rewritten = hiddenPhoto;
+    const stored = await t.deps.dbs.vector
+      .selectFrom('face_embeddings')
+      .select(['embedding', 'bbox_x', 'bbox_y', 'bbox_width', 'bbox_height', 'detection_score', 'yaw', 'cohort_mean'])
+      .where('event_id', '=', eventId)
+      .where('face_id', '=', rewritten)
+      .execute();
+    await r.embeddings.replaceForPhoto(
+      { faceId: rewritten, eventId, modelPack: PACK },
+      stored.map((f) => ({
+        vector: JSON.parse(String(f.embedding)) as number[],
+        box: { x: f.bbox_x, y: f.bbox_y, width: f.bbox_width, height: f.bbox_height },
+        score: f.detection_score,
+        yaw: f.yaw,
+        cohort: f.cohort_mean ?? undefined,
+      })),
+    );
+    assert.equal(await personOfPhoto(rewritten), hiddenPerson, 'the rewritten face keeps its (hidden) person');
+    assert.ok(!(await searchAll()).get(hiddenName)!.includes(hiddenName), 'and stays hidden');
+
     await t.app.inject({ method: 'PATCH', url: `/api/v1/events/${eventId}/persons/${hiddenPerson}`, headers: alice.headers, payload: { hidden: false } });
     assert.ok((await searchAll()).get(hiddenName)!.filter((n) => n === hiddenName).length >= 7, 'found again once unhidden');
   });
