@@ -28,6 +28,10 @@ export interface FaceTable {
   processed_at: Date | null;
   /** Times the ingest sweep queued the photo again after its job was lost. */
   requeues: ColumnType<number, number | undefined, number>;
+  /** Arrived live (camera, hot folder, `live=true` upload): queued ahead of the backlog, analysed progressively. */
+  live: ColumnType<boolean, boolean | undefined, boolean>;
+  /** `done` after the coarse pass; the small-face pass (`refine-photo`) has not finished yet. */
+  refine_pending: ColumnType<boolean, boolean | undefined, boolean>;
 }
 export type FaceRow = Selectable<FaceTable>;
 export type InsertableFaceRow = Insertable<FaceTable>;
