@@ -119,9 +119,10 @@ try {
   for (let i = 0; i < 4; i++) warm.push(await camera.shoot(await shot([folks[(2 * i) % folks.length]!, folks[(2 * i + 1) % folks.length]!], 1000 + i), `warm-${i}.jpg`));
   for (;;) {
     const rows = await Promise.all(warm.map((id) => deps.repositories.photos.findById(id)));
-    if (rows.every((r) => r?.status === 'done' && !r.refine_pending)) break;
+    if (rows.every((r) => r?.status === 'failed' || (r?.status === 'done' && !r.refine_pending))) break;
     await new Promise((r) => setTimeout(r, 500));
   }
+  console.log(`Warm-up shots processed (load average ${load()}); the bot on an idle service`);
   const botMs: number[] = [];
   for (let i = 0; i < Math.min(8, subs.length); i++) {
     const s = subs[i]!;
