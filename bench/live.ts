@@ -158,6 +158,8 @@ try {
   const shots = new Map<number, { at: number; persons: number[] }>();
   const searchMs: number[] = [];
   const runStart = Date.now();
+  // Only what is sent from here on counts for repeats (the idle bot phase sent search albums to some chats).
+  const runMark = fake.mark();
   const runEnd = runStart + minutes * 60_000;
   const doneAtStart = await backlogDone();
   const searching = (async () => {
@@ -200,12 +202,18 @@ try {
   const byChat = new Map(subs.map((s) => [s.chat, s.participantId]));
   // Photos the fake Telegram received per participant vs rows sent: more would be a repeat.
   const received = new Map<number, number>();
-  for (const c of fake.calls) {
+  for (const c of fake.calls.slice(runMark)) {
     const chat = chatOf(c);
     if (chat === undefined || !byChat.has(chat) || c.error !== undefined) continue;
     if (c.method === 'sendPhoto' || c.method === 'sendMediaGroup') received.set(chat, (received.get(chat) ?? 0) + (c.method === 'sendPhoto' ? 1 : mediaOf(c).length));
   }
-  const allSent = await deps.dbs.main.selectFrom('participant_deliveries').select(['participant_id']).where('event_id', '=', event.id).where('status', '=', 'sent').execute();
+  const allSent = await deps.dbs.main
+    .selectFrom('participant_deliveries')
+    .select(['participant_id'])
+    .where('event_id', '=', event.id)
+    .where('status', '=', 'sent')
+    .where('sent_at', '>=', new Date(runStart))
+    .execute();
   const sentPer = new Map<number, number>();
   for (const r of allSent) sentPer.set(r.participant_id, (sentPer.get(r.participant_id) ?? 0) + 1);
   const repeats = subs.reduce((n, s) => n + Math.max(0, (received.get(s.chat) ?? 0) - (sentPer.get(s.participantId) ?? 0)), 0);
