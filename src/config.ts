@@ -51,6 +51,8 @@ const EnvSchema = Type.Object({
   // Detector work per photo in 512×512 tile equivalents; 300 = DEFAULT_MAX_TILES (src/vision).
   FACE_MAX_TILES: Type.Integer({ minimum: 1, maximum: 5000, default: 300 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 20000 }),
+  // Searches first: photo analysis pauses at most this long at a time while selfie searches run (0: never).
+  SEARCH_FIRST_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
   SEARCH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
   VECTOR_INDEX_MIN_FACES: Type.Integer({ minimum: 1, maximum: 100000000, default: 3000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
@@ -107,7 +109,13 @@ export interface Config {
   /** Detector tiles per photo: the budget that decides the smallest face found in large photos. */
   faceMaxTiles: number;
   uploadMaxBytes: number;
-  search: { timeoutMs: number; publicPerMinute: number; indexMinFaces: number };
+  search: {
+    timeoutMs: number;
+    publicPerMinute: number;
+    indexMinFaces: number;
+    /** How long photo analysis steps aside at a time while searches run (0: it never does). */
+    firstMaxWaitMs: number;
+  };
   telegramBotToken: string | undefined;
   /** The Telegram bot's settings (used only when a token is set). */
   bot: {
@@ -211,7 +219,7 @@ function toConfig(env: Env): Config {
     faceModelPack: env.FACE_MODEL_PACK,
     faceMaxTiles: env.FACE_MAX_TILES,
     uploadMaxBytes: env.UPLOAD_MAX_MB * 1024 * 1024,
-    search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE, indexMinFaces: env.VECTOR_INDEX_MIN_FACES },
+    search: { timeoutMs: env.SEARCH_TIMEOUT_MS, publicPerMinute: env.SEARCH_RATE_LIMIT_PER_MINUTE, indexMinFaces: env.VECTOR_INDEX_MIN_FACES, firstMaxWaitMs: env.SEARCH_FIRST_MAX_WAIT_MS },
     telegramBotToken: env.TELEGRAM_BOT_TOKEN,
     bot: {
       username: env.TELEGRAM_BOT_USERNAME?.replace(/^@/, ''),

@@ -5,6 +5,7 @@ import { createDependencies, type Dependencies } from './dependencies.js';
 import { buildApi } from './api/app.js';
 import { startJobWorkers, type JobWorkers } from './queue/job-worker.js';
 import { createJobHandlers } from './workers/index.js';
+import { createSearchGate } from './queue/search-gate.js';
 import { lockDataDir } from './instance-lock.js';
 import { createFaceEngine } from './vision/index.js';
 import { Api } from 'grammy';
@@ -55,6 +56,8 @@ export async function startService(config: Config, roles: readonly Role[], logge
       // Live delivery needs the bot token: the worker sends new matching photos through the Bot API.
       const handlers = createJobHandlers(deps, {
         engine,
+        // Selfie searches first: analysis in this and every other worker process steps aside for them.
+        searchGate: createSearchGate(deps.redis, { prefix: config.queue.prefix, maxWaitMs: config.search.firstMaxWaitMs }),
         ...(config.telegramBotToken && {
           sender: createTelegramLiveSender({
             token: config.telegramBotToken,

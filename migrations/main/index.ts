@@ -6,6 +6,7 @@ import * as liveDeliveryClaims from './20261127T1000-live-delivery-claims.js';
 import * as photoSweep from './20261201T2300-photo-sweep.js';
 import * as consoleAuth from './20261201T2300-console-auth.js';
 import * as photoModelPack from './20261202T0300-photo-model-pack.js';
+import * as livePhotos from './20261202T1400-live-photos.js';
 
 /** db_main migrations, applied in key order. Listed statically so they run the same under tsx and compiled. */
 export const mainMigrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const mainMigrations: Record<string, Migration> = {
   '20261201T2300-photo-sweep': photoSweep,
   '20261201T2300-console-auth': consoleAuth,
   '20261202T0300-photo-model-pack': photoModelPack,
+  '20261202T1400-live-photos': livePhotos,
 };

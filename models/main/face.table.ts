@@ -30,6 +30,10 @@ export interface FaceTable {
   requeues: ColumnType<number, number | undefined, number>;
   /** Model pack the faces of a done photo were embedded with (FACE_MODEL_PACK when it was processed). */
   model_pack: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Arrived live (camera, hot folder, `live=true` upload): queued ahead of the backlog, analysed progressively. */
+  live: ColumnType<boolean, boolean | undefined, boolean>;
+  /** `done` after the coarse pass; the small-face pass (`refine-photo`) has not finished yet. */
+  refine_pending: ColumnType<boolean, boolean | undefined, boolean>;
 }
 export type FaceRow = Selectable<FaceTable>;
 export type InsertableFaceRow = Insertable<FaceTable>;

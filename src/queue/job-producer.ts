@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobIdOf, QUEUE_NAMES, QUEUE_OF, type JobName, type JobOf, type QueueName } from './jobs.js';
+import { jobIdOf, jobOptionsOf, QUEUE_NAMES, QUEUE_OF, type JobName, type JobOf, type QueueName } from './jobs.js';
 
 /** Retry/backoff defaults for every job; exponential from 2 s. */
 export function defaultJobOptions(attempts: number): JobsOptions {
@@ -52,7 +52,7 @@ export function createJobProducer(connection: Redis, options: { prefix: string; 
   };
   return {
     async enqueue(name, data, jobOptions) {
-      const job = await queue(QUEUE_OF[name]).add(name, data, { jobId: jobIdOf(name, data), ...jobOptions });
+      const job = await queue(QUEUE_OF[name]).add(name, data, { jobId: jobIdOf(name, data), ...jobOptionsOf(name, data), ...jobOptions });
       if (!job.id) throw new Error(`Queue returned no id for ${name}`);
       return job.id;
     },
@@ -67,7 +67,7 @@ export function createJobProducer(connection: Redis, options: { prefix: string; 
       if (LIVE_STATES.has(state)) return { id, added: false };
       // A finished job keeps its id in the history; remove it, or the add is ignored.
       if (state === 'completed' || state === 'failed') await q.remove(id);
-      await q.add(name, data, { jobId: id });
+      await q.add(name, data, { jobId: id, ...jobOptionsOf(name, data) });
       return { id, added: true };
     },
     async isLive(name, data) {

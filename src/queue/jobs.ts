@@ -4,7 +4,23 @@
  */
 export interface JobPayloads {
   /** The seed's process_face_embedding(face_id, s3_key, event_id). */
-  'process-photo': { faceId: number; s3Key: string; eventId: number };
+  'process-photo': {
+    faceId: number;
+    s3Key: string;
+    eventId: number;
+    /**
+     * The photo arrived live (camera FTP, hot folder, `live=true` upload): its job goes to the head
+     * of the photos queue, ahead of any backlog, and it is analysed progressively (a coarse pass,
+     * then `refine-photo`). Absent/false: queued in order and analysed in one go.
+     */
+    live?: boolean;
+  };
+  /**
+   * The second, small-face pass of a live photo that is already `done` after its coarse pass: adds
+   * the faces only the tiled pass finds (never replaces or duplicates the first pass's rows), then
+   * delivers again (new recipients only). Queued at the head of the photos queue like live photos.
+   */
+  'refine-photo': { faceId: number; s3Key: string; eventId: number };
   /** Removes an event's photos, embeddings and objects, then the event row. Idempotent. */
   'delete-event': { eventId: number };
   /**
@@ -23,7 +39,12 @@ export interface JobPayloads {
     withEmbedding?: boolean;
   };
   /** Matches a freshly processed photo against the event's live-delivery subscribers; records each match as pending. */
-  'deliver-photo': { faceId: number; eventId: number };
+  'deliver-photo': {
+    faceId: number;
+    eventId: number;
+    /** 'fine': the delivery after a live photo's refine pass (its own job id; the claims table keeps it to new recipients). */
+    pass?: 'fine';
+  };
   /**
    * Sends an event's pending live deliveries, as one album per participant. Enqueued delayed, one
    * job per event and time bucket (`bucket` = enqueue time / batch length), so a burst is one send.
@@ -91,6 +112,7 @@ export type JobOutcome<R = undefined> =
 
 export interface JobResults {
   'process-photo': { faces: number };
+  'refine-photo': { faces: number; added: number };
   'delete-event': { photos: number; embeddings: number; objects: number };
   'search-selfie': SearchJobResult;
   'deliver-photo': { matched: number; recorded: number };
@@ -99,7 +121,7 @@ export interface JobResults {
   'index-event-vectors': { built: boolean; faces: number };
   'refresh-face-cohorts': { faces: number };
   'cluster-event-persons': { faces: number; persons: number; newFaces: number; attempts: number };
-  'sweep-ingest': { queued: number; requeued: number; failed: number; purgedEvents: number[]; reembedQueued: number };
+  'sweep-ingest': { queued: number; requeued: number; failed: number; refinesRequeued: number; purgedEvents: number[]; reembedQueued: number };
   'reembed-photo': { faces: number };
 }
 
@@ -109,6 +131,7 @@ export type JobOf<N extends JobName> = JobPayloads[N];
 /** Queues separate work of different urgency: a search must never wait behind a 10,000-photo ingest. */
 export const QUEUE_OF = {
   'process-photo': 'photos',
+  'refine-photo': 'photos',
   'delete-event': 'maintenance',
   'search-selfie': 'search',
   'deliver-photo': 'delivery',
@@ -132,7 +155,11 @@ export const QUEUE_NAMES = [...new Set(Object.values(QUEUE_OF))] as QueueName[];
  */
 export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | undefined {
   if (name === 'process-photo') return `process-photo-${(data as JobOf<'process-photo'>).faceId}`;
-  if (name === 'deliver-photo') return `deliver-photo-${(data as JobOf<'deliver-photo'>).faceId}`;
+  if (name === 'refine-photo') return `refine-photo-${(data as JobOf<'refine-photo'>).faceId}`;
+  if (name === 'deliver-photo') {
+    const { faceId, pass } = data as JobOf<'deliver-photo'>;
+    return pass === 'fine' ? `deliver-photo-${faceId}-fine` : `deliver-photo-${faceId}`;
+  }
   if (name === 'send-live-deliveries') {
     const { eventId, bucket } = data as JobOf<'send-live-deliveries'>;
     return `send-live-deliveries-${eventId}-${bucket}`;
@@ -155,4 +182,17 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
     return full ? `cluster-event-persons-${eventId}-full` : `cluster-event-persons-${eventId}-${bucket ?? 0}`;
   }
   return undefined;
+}
+
+/**
+ * Options that follow from a job's payload, applied however it is queued (upload, re-queue, sweep).
+ * Live photos and refine passes go to the head of the photos queue (BullMQ `lifo`), so a fresh
+ * photo is the next one a worker takes however long the backlog behind it is. `lifo` rather than
+ * `priority`: the backlog's jobs stay plain waiting jobs (O(1) adds, the usual `waiting` counts),
+ * and among live photos the newest goes first, which at a live event is the one people wait for.
+ */
+export function jobOptionsOf<N extends JobName>(name: N, data: JobOf<N>): { lifo?: boolean } {
+  if (name === 'refine-photo') return { lifo: true };
+  if (name === 'process-photo' && (data as JobOf<'process-photo'>).live) return { lifo: true };
+  return {};
 }

@@ -29,6 +29,22 @@ function boxIou(a: { x: number; y: number; width: number; height: number }, b: {
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
+/** The face_embeddings rows of a photo's faces. */
+const rowsOf = (photo: { faceId: number; eventId: number; modelPack: string }, faces: FaceEmbeddingInput[]) =>
+  faces.map((f) => ({
+    face_id: photo.faceId,
+    event_id: photo.eventId,
+    embedding: storedLiteral(photo.modelPack, f.vector),
+    bbox_x: f.box.x,
+    bbox_y: f.box.y,
+    bbox_width: f.box.width,
+    bbox_height: f.box.height,
+    detection_score: f.score,
+    model_pack: photo.modelPack,
+    yaw: f.yaw ?? 0,
+    cohort_mean: f.cohort ?? null,
+  }));
+
 /** Face embeddings in db_vector. */
 export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
   return {
@@ -54,19 +70,7 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
         const inserted = await trx
           .insertInto('face_embeddings')
           .values(
-            faces.map((f) => ({
-              face_id: photo.faceId,
-              event_id: photo.eventId,
-              embedding: storedLiteral(photo.modelPack, f.vector),
-              bbox_x: f.box.x,
-              bbox_y: f.box.y,
-              bbox_width: f.box.width,
-              bbox_height: f.box.height,
-              detection_score: f.score,
-              model_pack: photo.modelPack,
-              yaw: f.yaw ?? 0,
-              cohort_mean: f.cohort ?? null,
-            })),
+            rowsOf(photo, faces),
           )
           .returning('id')
           .execute();
@@ -84,6 +88,31 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
             values (${photo.eventId}, ${c.faceRow}, ${c.personId}, ${c.manual}) on conflict do nothing`.execute(trx);
         }
       });
+    },
+
+    /**
+     * Adds faces to a photo's stored ones (a live photo's small-face pass), keeping its rows. The
+     * caller leaves out faces already stored (by box overlap), so a rerun adds nothing twice.
+     */
+    async addForPhoto(photo: { faceId: number; eventId: number; modelPack: string }, faces: FaceEmbeddingInput[]): Promise<void> {
+      if (faces.length === 0) return;
+      await db
+        .insertInto('face_embeddings')
+        .values(
+          rowsOf(photo, faces),
+        )
+        .execute();
+    },
+
+    /** The stored faces of one photo: their boxes (the refine pass leaves these faces out). */
+    async facesOfPhoto(faceId: number): Promise<{ box: { x: number; y: number; width: number; height: number } }[]> {
+      const rows = await db
+        .selectFrom('face_embeddings')
+        .select(['bbox_x', 'bbox_y', 'bbox_width', 'bbox_height'])
+        .where('face_id', '=', faceId)
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({ box: { x: r.bbox_x, y: r.bbox_y, width: r.bbox_width, height: r.bbox_height } }));
     },
 
     /** Every face vector of an event and pack, cut to the pack's `dimensions`. */

@@ -23,6 +23,10 @@ export interface Photo {
   requeues: number;
   /** Pack the faces were embedded with; null before the photo is done. */
   model_pack: string | null;
+  /** Arrived live: queued ahead of the backlog and analysed progressively. */
+  live: boolean;
+  /** `done` after the coarse pass, the small-face pass still to come. */
+  refine_pending: boolean;
   created_at: Date;
   processed_at: Date | null;
 }
@@ -56,6 +60,8 @@ const toPhoto = (r: FaceRow): Photo => ({
   error: r.error,
   requeues: r.requeues,
   model_pack: r.model_pack,
+  live: r.live,
+  refine_pending: r.refine_pending,
   created_at: r.created_at,
   processed_at: r.processed_at,
 });
@@ -84,6 +90,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       size_bytes: number;
       content_type: string;
       original_name: string | null;
+      live?: boolean;
     }): Promise<{ photo: Photo; duplicate: boolean } | undefined> {
       try {
         return await db.transaction().execute(async (trx) => {
@@ -144,7 +151,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
      */
     async markDone(
       id: number,
-      result: { face_count: number; confidence: number; width: number; height: number; preview_key: string; thumbnail_key: string; model_pack: string },
+      result: { face_count: number; confidence: number; width: number; height: number; preview_key: string; thumbnail_key: string; model_pack: string; refine_pending?: boolean },
     ): Promise<boolean> {
       const now = new Date();
       return db.transaction().execute(async (trx) => {
@@ -185,6 +192,49 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       query = from === null ? query.where('model_pack', 'is', null) : query.where('model_pack', '=', from);
       const res = await query.executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Records a finished small-face pass: the photo's face count (all its stored faces), its best
+     * detector score, and no refine pending. False when the photo or its event is gone.
+     */
+    async markRefined(id: number, result: { face_count: number; confidence: number }): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const live = await livePhoto(trx, id).forShare('events').executeTakeFirst();
+        if (!live) return false;
+        const res = await trx
+          .updateTable('faces')
+          .set({ ...result, refine_pending: false, updated_at: new Date() })
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      });
+    },
+
+    /** Gives up a photo's small-face pass (its retries are used up): it stays `done` with its coarse faces. */
+    async dropRefine(id: number): Promise<boolean> {
+      const res = await db.updateTable('faces').set({ refine_pending: false, updated_at: new Date() }).where('id', '=', id).where('refine_pending', '=', true).executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Live photos of live events `done` after their coarse pass whose small-face pass has not finished
+     * since `before` (the ingest sweep re-queues the lost ones), by id after `afterId`.
+     */
+    async listRefinePending(before: Date, page: { afterId: number; limit: number }): Promise<{ id: number; event_id: number; s3_key: string }[]> {
+      return db
+        .selectFrom('faces')
+        .select(['id', 'event_id', 's3_key'])
+        .where('refine_pending', '=', true)
+        .where('status', '=', 'done')
+        .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
+        .where('id', '>', page.afterId)
+        .where(({ exists, selectFrom }) =>
+          exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
+        )
+        .orderBy('id')
+        .limit(page.limit)
+        .execute();
     },
 
     /** True while the photo exists and its event is not deleted (processing checks before writing). */
@@ -274,10 +324,10 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
     async listUnfinished(
       before: Date,
       page: { afterId: number; limit: number },
-    ): Promise<{ id: number; event_id: number; s3_key: string; requeues: number }[]> {
+    ): Promise<{ id: number; event_id: number; s3_key: string; requeues: number; live: boolean }[]> {
       return db
         .selectFrom('faces')
-        .select(['id', 'event_id', 's3_key', 'requeues'])
+        .select(['id', 'event_id', 's3_key', 'requeues', 'live'])
         .where('status', 'in', ['pending', 'processing'])
         .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
         .where('id', '>', page.afterId)

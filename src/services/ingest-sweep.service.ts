@@ -16,6 +16,8 @@ export interface SweepReport {
   requeued: number;
   /** Unfinished photos re-queued too often already, marked `failed`. */
   failed: number;
+  /** Live photos done after their coarse pass whose lost small-face pass was queued again. */
+  refinesRequeued: number;
   /** Events gone (or deleted long ago) whose photos, embeddings or objects were purged. */
   purgedEvents: number[];
   /** Done photos embedded with another model pack than FACE_MODEL_PACK, queued for re-embedding. */
@@ -25,7 +27,8 @@ export interface SweepReport {
 /**
  * Finds what a crash, a lost job or an old race left behind, and repairs it:
  * - photos `pending`/`processing` longer than a lease with no live job are queued again, at most
- *   `maxRequeues` times, then marked `failed` with the reason;
+ *   `maxRequeues` times, then marked `failed` with the reason (a live photo keeps its place at the
+ *   head of the queue); live photos whose small-face pass was lost get it queued again;
  * - photos, embeddings and stored objects of events that no longer exist, and events deleted longer
  *   than a lease ago whose cascade never finished, are purged by the deletion cascade.
  * Idempotent and safe to run in several workers at once: each re-queue is claimed with a conditional
@@ -33,7 +36,7 @@ export interface SweepReport {
  */
 export function createIngestSweepService(deps: {
   events: Pick<EventRepository, 'existingIds' | 'listDeletedBefore'>;
-  photos: Pick<PhotoRepository, 'listUnfinished' | 'claimRequeue' | 'markFailed' | 'listOrphanEventIds' | 'listOtherPack'>;
+  photos: Pick<PhotoRepository, 'listUnfinished' | 'claimRequeue' | 'markFailed' | 'listOrphanEventIds' | 'listRefinePending' | 'listOtherPack'>;
   embeddings: Pick<EmbeddingRepository, 'listEventIds'>;
   storage: Pick<PhotoStorage, 'listFolders'>;
   jobs: Pick<JobProducer, 'isLive' | 'requeue'>;
@@ -75,7 +78,8 @@ export function createIngestSweepService(deps: {
 
   const repairPage = async (report: SweepReport, page: Awaited<ReturnType<typeof photos.listUnfinished>>): Promise<void> => {
     for (const photo of page) {
-      const job = { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id };
+      // A live photo stays live: queued again at the head of the queue, and progressive.
+      const job = { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id, ...(photo.live && { live: true }) };
       if (await jobs.isLive('process-photo', job)) {
         report.queued += 1;
         continue;
@@ -92,6 +96,24 @@ export function createIngestSweepService(deps: {
     }
   };
 
+  /**
+   * Live photos `done` after their coarse pass whose small-face pass has no job waiting or running
+   * (lost with Redis, or a crash between the two jobs): queued again. Not counted against
+   * `maxRequeues`: the photo is done and searchable, and a pass that fails for good clears the flag.
+   */
+  const repairRefines = async (report: SweepReport, before: Date): Promise<void> => {
+    for (let afterId = 0; ; ) {
+      const page = await photos.listRefinePending(before, { afterId, limit: BATCH });
+      if (page.length === 0) return;
+      afterId = page[page.length - 1]!.id;
+      for (const photo of page) {
+        const job = { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id };
+        if (await jobs.isLive('refine-photo', job)) continue;
+        if ((await jobs.requeue('refine-photo', job)).added) report.refinesRequeued += 1;
+      }
+    }
+  };
+
   /** Event ids that photos, embeddings or objects still use but whose event row is gone. */
   const orphanEvents = async (): Promise<number[]> => {
     const fromStorage = (await storage.listFolders('events/')).filter((name) => /^[1-9][0-9]{0,9}$/.test(name)).map(Number);
@@ -104,8 +126,9 @@ export function createIngestSweepService(deps: {
   return {
     async sweep(now = new Date()): Promise<SweepReport> {
       const before = new Date(now.getTime() - leaseMs);
-      const report: SweepReport = { queued: 0, requeued: 0, failed: 0, purgedEvents: [], reembedQueued: 0 };
+      const report: SweepReport = { queued: 0, requeued: 0, failed: 0, refinesRequeued: 0, purgedEvents: [], reembedQueued: 0 };
       await repairUnfinished(report, before);
+      await repairRefines(report, before);
       await queueReembedding(report);
       const purge = [...new Set([...(await orphanEvents()), ...(await events.listDeletedBefore(before))])].sort((a, b) => a - b);
       for (const eventId of purge) {

@@ -24,6 +24,8 @@ export type ProcessingOutcome =
   | { status: 'failed'; reason: string }
   | { status: 'skipped'; reason: string };
 
+export type RefineOutcome = { status: 'done'; faces: number; added: number } | { status: 'skipped'; reason: string };
+
 /** Previews are derived from the original's key, so a rerun overwrites rather than adds objects. */
 export function derivedKeys(s3Key: string): { preview: string; thumbnail: string } {
   const slash = s3Key.lastIndexOf('/');
@@ -72,15 +74,30 @@ export function createPhotoProcessingService(deps: {
   cohorts: Pick<FaceCohortService, 'forNewFaces'>;
   /** FACE_MAX_TILES: the detector's tile budget per photo. */
   maxTiles?: number;
+  /**
+   * Awaited between the detector's runs: holds analysis while selfie searches need the CPU (the
+   * worker's search gate, src/queue/search-gate.ts). Absent: analysis never waits.
+   */
+  yieldToSearches?: () => Promise<void>;
 }) {
-  const { photos, embeddings, storage, engine, cohorts, maxTiles } = deps;
+  const { photos, embeddings, storage, engine, cohorts, maxTiles, yieldToSearches } = deps;
+  const engineOptions = { mode: 'photo' as const, ...(maxTiles && { maxTiles }), ...(yieldToSearches && { yieldPoint: yieldToSearches }) };
   return {
     /** Marks a photo whose processing was given up as failed; false when it was done, failed or gone already. */
     giveUp(faceId: number, reason: string): Promise<boolean> {
       return photos.markFailed(faceId, `Processing failed after every retry: ${reason}`, { onlyUnfinished: true });
     },
 
-    async process(job: { faceId: number; s3Key: string; eventId: number }): Promise<ProcessingOutcome> {
+    /** Gives up a live photo's small-face pass: it stays `done` with its coarse faces. */
+    dropRefine(faceId: number): Promise<boolean> {
+      return photos.dropRefine(faceId);
+    },
+
+    /**
+     * A live photo (`job.live`) gets the coarse pass only and is `done` with `refine_pending` set:
+     * searchable and deliverable now, the small faces follow with `refine`. Others get every pass.
+     */
+    async process(job: { faceId: number; s3Key: string; eventId: number; live?: boolean }): Promise<ProcessingOutcome> {
       const photo = await photos.findById(job.faceId);
       if (!photo || photo.event_id !== job.eventId) return { status: 'skipped', reason: 'photo no longer exists' };
       if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted' };
@@ -111,7 +128,7 @@ export function createPhotoProcessingService(deps: {
       rendering.catch(() => undefined); // awaited below; an undecodable image is reported by analyze()
       let analysis;
       try {
-        analysis = await engine.analyze(original, { mode: 'photo', ...(maxTiles && { maxTiles }) });
+        analysis = await engine.analyze(original, { ...engineOptions, pass: job.live ? 'coarse' : 'all' });
       } catch (error) {
         if (error instanceof ImageDecodeError) {
           await photos.markFailed(photo.id, `Not a readable image: ${error.message}`);
@@ -152,6 +169,7 @@ export function createPhotoProcessingService(deps: {
         preview_key: keys.preview,
         thumbnail_key: keys.thumbnail,
         model_pack: engine.packId,
+        refine_pending: job.live === true,
       });
       if (!stillThere) {
         // The photo or its event was deleted while we worked: take back what this run wrote.
@@ -160,6 +178,57 @@ export function createPhotoProcessingService(deps: {
         return { status: 'skipped', reason: 'photo deleted during processing' };
       }
       return { status: 'done', faces: analysis.faces.length, timings: { fetch_ms, analyze_ms, previews_ms, db_ms: elapsed(t) } };
+    },
+
+    /**
+     * The small-face pass of a live photo `done` after its coarse pass: runs the tiled passes, keeps
+     * the faces none of the stored boxes covers and adds them (the first pass's rows stay as they
+     * are). Idempotent: a rerun finds its own earlier additions stored and adds nothing again.
+     * `added` is 0 when there was nothing to refine (not pending, deleted, or gone meanwhile).
+     */
+    async refine(job: { faceId: number; s3Key: string; eventId: number }): Promise<RefineOutcome> {
+      const photo = await photos.findById(job.faceId);
+      if (!photo || photo.event_id !== job.eventId) return { status: 'skipped', reason: 'photo no longer exists' };
+      if (photo.status !== 'done' || !photo.refine_pending) return { status: 'skipped', reason: 'nothing to refine' };
+      if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted' };
+      let original: Buffer;
+      try {
+        original = await storage.getBuffer(photo.s3_key);
+      } catch (error) {
+        // The coarse pass read it; without the original now there is nothing more to find.
+        if (error instanceof ObjectNotFoundError) {
+          await photos.dropRefine(photo.id);
+          return { status: 'skipped', reason: 'original missing' };
+        }
+        throw error;
+      }
+      const target = { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId };
+      const stored = await embeddings.facesOfPhoto(photo.id);
+      let analysis;
+      try {
+        analysis = await engine.analyze(original, { ...engineOptions, pass: 'fine', knownBoxes: stored.map((f) => f.box) });
+      } catch (error) {
+        if (!(error instanceof ImageDecodeError)) throw error;
+        await photos.dropRefine(photo.id);
+        return { status: 'skipped', reason: error.message };
+      }
+      if (analysis.faces.length > 0) {
+        if (!(await photos.isLive(photo.id))) return { status: 'skipped', reason: 'event deleted during processing' };
+        const vectors = analysis.faces.map((f) => toStorageVector(f.embedding));
+        const faceCohorts = await cohorts.forNewFaces(target, vectors);
+        await embeddings.addForPhoto(
+          target,
+          analysis.faces.map((f, i) => ({ vector: vectors[i]!, box: f.box, score: f.score, yaw: faceQuality(f).yaw, cohort: faceCohorts[i]! })),
+        );
+      }
+      const faces = stored.length + analysis.faces.length;
+      const confidence = Math.max(photo.confidence, ...analysis.faces.map((f) => f.score));
+      if (!(await photos.markRefined(photo.id, { face_count: faces, confidence }))) {
+        // Deleted while we worked: the deletion cascade removes every embedding of the photo.
+        await embeddings.deleteByPhotos([photo.id]);
+        return { status: 'skipped', reason: 'photo deleted during processing' };
+      }
+      return { status: 'done', faces, added: analysis.faces.length };
     },
 
     /**
@@ -182,7 +251,7 @@ export function createPhotoProcessingService(deps: {
         if (error instanceof ObjectNotFoundError) return { status: 'failed', reason: 'original missing' };
         throw error;
       }
-      const analysis = await engine.analyze(original, { mode: 'photo', ...(maxTiles && { maxTiles }) });
+      const analysis = await engine.analyze(original, { ...engineOptions, pass: 'all' });
       const analyze_ms = elapsed(t);
       const target = { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId };
       const vectors = analysis.faces.map((f) => toStorageVector(f.embedding));

@@ -110,7 +110,7 @@ export function createPhotoService(deps: {
    */
   const resumeIfStalled = async (photo: Photo): Promise<string | null> => {
     if (photo.status !== 'pending' && photo.status !== 'processing') return null;
-    const { id } = await jobs.requeue('process-photo', { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id });
+    const { id } = await jobs.requeue('process-photo', { faceId: photo.id, s3Key: photo.s3_key, eventId: photo.event_id, ...(photo.live && { live: true }) });
     return id;
   };
 
@@ -124,6 +124,11 @@ export function createPhotoService(deps: {
       photographerId: number,
       eventId: number,
       file: { stream: Readable; filename: string | undefined; limitBytes: number; truncated: () => boolean },
+      /**
+       * `live`: the photo arrives at a running event (camera FTP, hot folder, `live=true` upload):
+       * it is processed ahead of any backlog, progressively (see README "Live events").
+       */
+      options: { live?: boolean } = {},
     ): Promise<UploadResult> {
       const event = await ownedEvent(photographerId, eventId);
       if (!event.is_active) throw new EventInactiveError();
@@ -177,6 +182,7 @@ export function createPhotoService(deps: {
           size_bytes: size,
           content_type: format.mime,
           original_name: file.filename?.slice(0, 255) ?? null,
+          live: options.live === true,
         });
       } catch (error) {
         await storage.delete(key).catch(() => undefined);
@@ -194,7 +200,7 @@ export function createPhotoService(deps: {
       }
       // The row is written: a queue failure now answers 503, and the client's retry (a duplicate)
       // or the worker's sweep queues the photo again.
-      const taskId = await queued(jobs.enqueue('process-photo', { faceId: inserted.photo.id, s3Key: key, eventId }));
+      const taskId = await queued(jobs.enqueue('process-photo', { faceId: inserted.photo.id, s3Key: key, eventId, ...(options.live && { live: true }) }));
       return { photo: inserted.photo, taskId, duplicate: false };
     },
 

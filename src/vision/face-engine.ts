@@ -42,6 +42,20 @@ export interface AnalyzeOptions {
    * The default (300) reaches 24 px faces up to 6000×4000. @defaultValue 300
    */
   maxTiles?: number;
+  /**
+   * Progressive analysis of live photos (photo mode): 'coarse' runs only the detector's fast passes
+   * (the whole image at the detector's size, and the big-face pass); 'fine' only the tiled passes
+   * for small faces, and returns just the faces none of `knownBoxes` already covers. Packs without
+   * a tiled pyramid analyse everything in 'coarse' and find nothing more in 'fine'. @defaultValue 'all'
+   */
+  pass?: 'all' | 'coarse' | 'fine';
+  /** Faces found before (original pixels): the 'fine' pass leaves out boxes overlapping them. */
+  knownBoxes?: FaceBox[];
+  /**
+   * Awaited between detector runs (tiles, passes) and before landmarks/embedding: lets the caller
+   * hold a photo's analysis while selfie searches need the CPU (the worker's search gate).
+   */
+  yieldPoint?: () => Promise<void>;
 }
 
 /** Detect → align → embed behind one interface; implemented per model pack. */

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { ScoredBox } from './box-utils.js';
+import { area, intersection, iou, type ScoredBox } from './box-utils.js';
 import {
   alignFaceChip,
   applySimilarity,
@@ -128,7 +128,10 @@ export class FaceApiEngine implements FaceEngine {
       maxPixels: this.maxPixels,
       maxSide: mode === 'selfie' ? LEGACY_SELFIE_MAX_SIDE : undefined,
     });
-    const faces = await this.analyzeRgb(decoded, opts);
+    // Known boxes (original pixels) in the decoded image's pixels, where detection runs.
+    const k = decoded.width / decoded.originalWidth;
+    const known = (opts.knownBoxes ?? []).map((b) => ({ x1: b.x * k, y1: b.y * k, x2: (b.x + b.width) * k, y2: (b.y + b.height) * k, score: 1 }));
+    const faces = await this.analyzeRgb(decoded, opts, known);
     return { width: decoded.originalWidth, height: decoded.originalHeight, faces: toOriginal(faces, decoded) };
   }
 
@@ -176,14 +179,20 @@ export class FaceApiEngine implements FaceEngine {
   }
 
   /** Detect → landmarks → align → embed on an already decoded image. */
-  async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}): Promise<DetectedFace[]> {
+  async analyzeRgb(img: RgbImage, opts: AnalyzeOptions = {}, known: ScoredBox[] = []): Promise<DetectedFace[]> {
     const mode = opts.mode ?? 'photo';
-    const boxes = await this.detector.detect(img, {
+    let boxes = await this.detector.detect(img, {
       minFaceSize: mode === 'photo' ? (opts.minFaceSize ?? DEFAULT_MIN_FACE) : undefined,
       maxTiles: opts.maxTiles,
       bigFaces: mode === 'photo' ? 'always' : 'fallback',
+      ...(mode === 'photo' && opts.pass && { passes: opts.pass }),
+      ...(opts.yieldPoint && { yieldPoint: opts.yieldPoint }),
     });
-    return boxes.length ? this.describe(img, boxes) : [];
+    // The fine pass adds faces, never a second box of a face the coarse pass found.
+    if (known.length > 0) boxes = boxes.filter((b) => !overlapsAny(b, known));
+    if (boxes.length === 0) return [];
+    await opts.yieldPoint?.();
+    return this.describe(img, boxes);
   }
 
   /** Landmarks, alignment and embedding of detected boxes. */
@@ -250,6 +259,18 @@ export class FaceApiEngine implements FaceEngine {
   async close(): Promise<void> {
     await Promise.all([...this.detectorSessions.map((s) => s.release()), this.landmarkSession.release(), this.recognizerSession.release()]);
   }
+}
+
+/**
+ * A box is the same face as a known one when they overlap by IoU > 0.3 or it lies mostly (≥ 60 %)
+ * inside it or around it: the cross-pass NMS's criteria, a little looser, since boxes of one face
+ * from different scales differ more than boxes of two neighbours.
+ */
+function overlapsAny(b: ScoredBox, known: ScoredBox[]): boolean {
+  return known.some((k) => {
+    const i = intersection(b, k);
+    return i > 0 && (iou(b, k) > 0.3 || i / Math.min(area(b), area(k)) >= 0.6);
+  });
 }
 
 /** Maps faces found on a shrunk decode back to the full-resolution oriented image. */

@@ -69,6 +69,11 @@ export class InsightFaceEngine implements FaceEngine {
   }
 
   async analyze(image: Buffer, opts: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+    // One pass finds all it can: the coarse pass is the whole analysis, a fine pass adds nothing.
+    if (opts.mode !== 'selfie' && opts.pass === 'fine') {
+      const meta = await decodeImage(image, { maxPixels: this.maxPixels, maxSide: 64 });
+      return { width: meta.originalWidth, height: meta.originalHeight, faces: [] };
+    }
     const decoded = await decodeImage(image, {
       maxPixels: this.maxPixels,
       maxSide: opts.mode === 'selfie' ? SELFIE_MAX_SIDE : undefined,

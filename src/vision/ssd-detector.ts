@@ -29,6 +29,13 @@ export interface SsdDetectOptions {
    * ordinary selfies). @defaultValue 'always'
    */
   bigFaces?: 'always' | 'fallback' | 'never';
+  /**
+   * Which passes run: 'all'; 'coarse' the global (and big-face) pass only; 'fine' the tiled passes
+   * only (progressive analysis of live photos). @defaultValue 'all'
+   */
+  passes?: 'all' | 'coarse' | 'fine';
+  /** Awaited before every network run (see AnalyzeOptions.yieldPoint). */
+  yieldPoint?: () => Promise<void>;
 }
 
 /**
@@ -281,18 +288,20 @@ export class SsdDetector {
   async detect(img: RgbImage, opts: SsdDetectOptions = {}): Promise<ScoredBox[]> {
     const minScore = opts.minScore ?? 0.5;
     const found: ScoredBox[] = [];
-    for (const pass of this.plan(img.width, img.height, opts)) found.push(...(await this.runPass(img, pass, minScore)));
-    const bigFaces = opts.bigFaces ?? 'always';
+    const which = opts.passes ?? 'all';
+    const plan = this.plan(img.width, img.height, opts).filter((p) => which === 'all' || (which === 'coarse') === (p.kind === 'global'));
+    for (const pass of plan) found.push(...(await this.runPass(img, pass, minScore, opts.yieldPoint)));
+    const bigFaces = which === 'fine' ? 'never' : (opts.bigFaces ?? 'always');
     if (bigFaces === 'always' || (bigFaces === 'fallback' && !found.some((b) => b.score >= 0.8))) {
       const S = this.net.size;
       const big: SsdPass = { kind: 'big', scale: S / Math.max(img.width, img.height) / this.bigFaceShrink, tileWidth: S, tileHeight: S, tiles: 1 };
-      found.push(...(await this.runPass(img, big, minScore)));
+      found.push(...(await this.runPass(img, big, minScore, opts.yieldPoint)));
     }
     // Across passes and tiles: IoU 0.4, and drop partial faces mostly inside a better box.
     return nms(found, 0.4, 0.75).filter((b) => b.x2 - b.x1 >= 2 && b.y2 - b.y1 >= 2);
   }
 
-  private async runPass(img: RgbImage, pass: SsdPass, minScore: number): Promise<ScoredBox[]> {
+  private async runPass(img: RgbImage, pass: SsdPass, minScore: number, yieldPoint?: () => Promise<void>): Promise<ScoredBox[]> {
     const scaled = await resizeRgb(img, pass.scale);
     const tw = pass.tileWidth, th = pass.tileHeight;
     let origins: [number, number][];
@@ -310,6 +319,7 @@ export class SsdDetector {
     const box = new Float32Array(4);
     const found: ScoredBox[] = [];
     for (const [x, y] of origins) {
+      await yieldPoint?.();
       packSsdInput(scaled, x, y, tw, th, net.int8, input);
       const { enc, scores } = await this.infer(target, input);
       // Faces cut by an interior tile edge are dropped: the overlap guarantees a neighbouring

@@ -4,7 +4,8 @@ import type { FaceEngine } from '../vision/index.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import { createPhotoProcessingService } from '../services/photo-processing.service.js';
 import { createDeleteEventHandler } from './delete-event.worker.js';
-import { createProcessPhotoHandler } from './process-photo.worker.js';
+import { createProcessPhotoHandler, createRefinePhotoHandler, type OnFacesStored } from './process-photo.worker.js';
+import type { SearchGate } from '../queue/search-gate.js';
 import { createSearchSelfieHandler } from './search-selfie.worker.js';
 import { createSelfieSearchService } from '../services/selfie-search.service.js';
 import { createLiveDeliveryService, type LivePhotoSender } from '../services/live-delivery.service.js';
@@ -26,7 +27,12 @@ import { createClusterEventPersonsHandler } from './cluster-event-persons.worker
  */
 export function createJobHandlers(
   deps: Pick<Dependencies, 'services' | 'repositories' | 'storage' | 'config'> & { jobs?: Pick<JobProducer, 'enqueue'> },
-  vision: { engine: FaceEngine; sender?: LivePhotoSender },
+  vision: {
+    engine: FaceEngine;
+    sender?: LivePhotoSender;
+    /** Searches first: searches count in flight on it, photo analysis steps aside (src/queue/search-gate.ts). */
+    searchGate?: Pick<SearchGate, 'during' | 'yieldToSearches'>;
+  },
 ): JobHandlers {
   const { jobs } = deps;
   const cohorts = createFaceCohortService({ embeddings: deps.repositories.embeddings, vectors: deps.repositories.vectorSearch, ...(jobs && { jobs }) });
@@ -37,6 +43,7 @@ export function createJobHandlers(
     engine: vision.engine,
     cohorts,
     maxTiles: deps.config.faceMaxTiles,
+    ...(vision.searchGate && { yieldToSearches: vision.searchGate.yieldToSearches }),
   });
   const { sender, engine } = vision;
   const vectorIndex = jobs && createVectorIndexService({ indexes: deps.repositories.vectorIndexes, jobs, minFaces: deps.config.search.indexMinFaces });
@@ -46,11 +53,11 @@ export function createJobHandlers(
     await deps.services.people.afterPhotoStored(photo);
   };
   const onProcessed = jobs
-    ? async (photo: { faceId: number; eventId: number; faces: number }): Promise<void> => {
+    ? async (photo: Parameters<OnFacesStored>[0]): Promise<void> => {
         await afterStored(photo);
         // Only photos with faces in events someone subscribed to are worth a delivery job.
         if (sender && photo.faces > 0 && (await deps.repositories.participants.hasLiveSubscribers(photo.eventId))) {
-          await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId });
+          await jobs.enqueue('deliver-photo', { faceId: photo.faceId, eventId: photo.eventId, ...(photo.pass && { pass: photo.pass }) });
         }
       }
     : undefined;
@@ -72,7 +79,8 @@ export function createJobHandlers(
         })
       : undefined;
   return {
-    'process-photo': createProcessPhotoHandler({ processing, ...(onProcessed && { onProcessed }) }),
+    'process-photo': createProcessPhotoHandler({ processing, ...(onProcessed && { onProcessed }), ...(jobs && { jobs }) }),
+    'refine-photo': createRefinePhotoHandler({ processing, ...(onProcessed && { onRefined: onProcessed }) }),
     ...(delivery && {
       'deliver-photo': createDeliverPhotoHandler({ delivery }),
       'send-live-deliveries': createSendLiveDeliveriesHandler({ delivery }),
@@ -86,6 +94,7 @@ export function createJobHandlers(
     'cluster-event-persons': createClusterEventPersonsHandler({ people: deps.services.people }),
     'search-selfie': createSearchSelfieHandler({
       search: createSelfieSearchService({ engine: vision.engine, selfies: deps.repositories.selfies, vectors: deps.repositories.vectorSearch, cohorts, people: deps.services.people }),
+      ...(vision.searchGate && { gate: vision.searchGate }),
     }),
   };
 }

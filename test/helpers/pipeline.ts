@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { TestApp } from './app.js';
 import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
 import { createJobHandlers } from '../../src/workers/index.js';
+import { createSearchGate } from '../../src/queue/search-gate.js';
 import type { JobHandlers } from '../../src/queue/job-worker.js';
 import { QUEUE_NAMES, type QueueName } from '../../src/queue/jobs.js';
 import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
@@ -31,7 +32,9 @@ export async function startPipeline(
   options: { workers?: boolean; handlers?: JobHandlers; sender?: LivePhotoSender } = {},
 ): Promise<TestPipeline> {
   const engine = options.workers ? await createFaceEngine({ modelDir: testModelDir() }) : undefined;
-  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine, ...(options.sender && { sender: options.sender }) }) : undefined);
+  // As in src/main.ts: searches first, through the search gate.
+  const searchGate = createSearchGate(t.deps.redis, { prefix: t.deps.config.queue.prefix, maxWaitMs: t.deps.config.search.firstMaxWaitMs });
+  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine, searchGate, ...(options.sender && { sender: options.sender }) }) : undefined);
   const workers: JobWorkers | undefined = handlers
     ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger, metrics: t.deps.metrics })
     : undefined;

@@ -52,6 +52,30 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
     await t.deps.repositories.photos.markFailed(up.face_id, 'test done with it');
   });
 
+  it('live photos: a lost job comes back at the head of the queue; a lost small-face pass is queued again', async () => {
+    const eventId = await newEvent();
+    const people = await johns();
+    const form = new FormData();
+    form.append('event_id', String(eventId));
+    form.append('live', 'true');
+    form.append('file', new Blob([await groupPhoto([people[0]!.files[7]!], 77)]), 'live.jpg');
+    const up = (await (await fetch(`${pipeline.api}/faces/upload`, { method: 'POST', headers: owner.headers, body: form })).json()) as { face_id: number; task_id: string };
+    assert.equal((await queue().getJob(up.task_id))?.opts.lifo, true, 'queued at the head');
+    assert.equal(await queue().remove(up.task_id), 1, 'the queue loses the job');
+    assert.equal((await sweepLater()).requeued, 1);
+    assert.equal((await queue().getJob(up.task_id))?.opts.lifo, true, 'still at the head after the sweep');
+    await queue().remove(up.task_id);
+
+    // Done after its coarse pass, its refine job lost: queued again once, not again while it waits.
+    await t.deps.dbs.main.updateTable('faces').set({ status: 'done', refine_pending: true }).where('id', '=', up.face_id).execute();
+    assert.equal((await sweepLater()).refinesRequeued, 1);
+    assert.equal(await queue().getJobState(`refine-photo-${up.face_id}`), 'waiting');
+    assert.equal((await sweepLater()).refinesRequeued, 0, 'its job waits: left alone');
+    await queue().remove(`refine-photo-${up.face_id}`);
+    await t.deps.repositories.photos.dropRefine(up.face_id);
+    assert.equal((await sweepLater()).refinesRequeued, 0, 'nothing pending any more');
+  });
+
   it('re-queues a photo whose job is lost, a bounded number of times, then marks it failed', async () => {
     const eventId = await newEvent();
     const up = await upload(eventId, 2);

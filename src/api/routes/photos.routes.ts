@@ -13,6 +13,14 @@ import { PhotoListQuery, PhotoResponse, ProgressResponse, toPhotoResponse, toPro
 // eslint-disable-next-line no-control-regex
 const storedName = (name: string | undefined): string | undefined => name?.replace(/[\u0000-\u001f\u007f]/g, '');
 
+/** A form field read as a boolean: true/false (or 1/0); anything else is the client's mistake. */
+function parseBooleanField(value: string, field: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0' || v === '') return false;
+  throw new InvalidInputError(`${field} must be true or false`, { field });
+}
+
 /** Photo upload (the seed's /faces/upload), listing, progress and deletion. */
 export async function photoRoutes(
   app: FastifyInstance,
@@ -35,9 +43,11 @@ export async function photoRoutes(
         description:
           'Streams the file to storage and queues face processing. `event_id` must come before `file` in the form ' +
           '(or be given as ?event_id=). Formats: JPEG, PNG, WebP, AVIF, TIFF, recognised from the bytes. The same file ' +
-          'uploaded twice to one event is stored once (`duplicate: true`).',
+          'uploaded twice to one event is stored once (`duplicate: true`). Optional `live` (`true`/`false`, before ' +
+          '`file` or as ?live=): a photo shot now at a running event, processed ahead of any backlog and progressively ' +
+          '(`done` after a fast first pass, `refining` until the small-face pass has run).',
         consumes: ['multipart/form-data'],
-        querystring: Type.Object({ event_id: Type.Optional(Id()) }),
+        querystring: Type.Object({ event_id: Type.Optional(Id()), live: Type.Optional(Type.Boolean()) }),
         response: { 201: UploadResponse, 200: UploadResponse, ...errors(400, 401, 404, 409, 413, 415, 503) },
       },
     },
@@ -52,7 +62,10 @@ export async function photoRoutes(
       const field = file.fields.event_id;
       const fromForm = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : undefined;
       let eventId: number;
+      let live = request.query.live === true;
       try {
+        const liveField = file.fields.live;
+        if (liveField && !Array.isArray(liveField) && liveField.type === 'field') live = parseBooleanField(String(liveField.value), 'live');
         if (fromForm === undefined && request.query.event_id === undefined) {
           throw new InvalidInputError('event_id is required and must come before file in the form', { field: 'event_id' });
         }
@@ -72,7 +85,7 @@ export async function photoRoutes(
           filename: storedName(file.filename),
           limitBytes: deps.uploadMaxBytes,
           truncated: () => file.file.truncated,
-        });
+        }, { live });
       } catch (error) {
         if (bodyError && !(error instanceof DomainError && error.code !== 'unavailable')) throw bodyError;
         throw error;

@@ -33,6 +33,10 @@ export const PhotoResponse = Type.Object({
   size_bytes: Type.Union([Type.Integer(), Type.Null()]),
   original_name: Type.Union([Type.String(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
+  live: Type.Boolean({ description: 'Arrived live (camera, hot folder, `live=true` upload): processed ahead of the backlog, progressively.' }),
+  refining: Type.Boolean({
+    description: '`done` after the fast first pass; the small-face pass is still running and may add faces (face_count grows).',
+  }),
   created_at: DateTime,
   processed_at: NullableDateTime,
 });
@@ -90,6 +94,8 @@ export async function toPhotoResponse(p: Photo, url: (key: string) => Promise<st
     size_bytes: p.size_bytes,
     original_name: p.original_name,
     error: p.error,
+    live: p.live,
+    refining: p.refine_pending,
     created_at: p.created_at.toISOString(),
     processed_at: p.processed_at ? p.processed_at.toISOString() : null,
   };

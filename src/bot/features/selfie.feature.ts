@@ -30,10 +30,14 @@ const CHAT_ACTION_EVERY_MS = 4000;
 /** Downloads a file Telegram holds (by its `file_path` from getFile). */
 export type FileDownloader = (filePath: string) => Promise<Buffer>;
 
-/** Keeps a chat action visible until `stop()` is called. */
-function keepChatAction(ctx: BotContext, action: 'upload_photo' | 'upload_document'): { stop(): void } {
+/**
+ * Keeps a chat action visible until `stop()` is called. `now: false` sends the first one only after
+ * CHAT_ACTION_EVERY_MS: for a send that usually finishes sooner, where an indicator would only be
+ * one more call ahead of the photos.
+ */
+function keepChatAction(ctx: BotContext, action: 'upload_photo' | 'upload_document', now = true): { stop(): void } {
   const send = (): void => void ctx.replyWithChatAction(action).catch(() => undefined);
-  send();
+  if (now) send();
   const timer = setInterval(send, CHAT_ACTION_EVERY_MS);
   return { stop: () => clearInterval(timer) };
 }
@@ -47,7 +51,8 @@ async function sendNextPage(ctx: BotContext, participants: ParticipantService, f
   if (!search) return;
   const ids = search.faceIds.slice(search.shown, search.shown + pageSize);
   const photos = await participants.photosInOrder(search.eventId, ids);
-  const action = keepChatAction(ctx, 'upload_photo');
+  // The album is the first thing sent once results are known; the indicator only for a slow upload.
+  const action = keepChatAction(ctx, 'upload_photo', false);
   try {
     await files.sendPhotos(
       ctx.api,
