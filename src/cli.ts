@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { ROLES, startService, stopOnSignals, type Role } from './main.js';
+import { ROLES, rolesOfAll, startService, stopOnSignals, type Role } from './main.js';
 import { openDatabases } from './db/databases.js';
 import { migrateDownAll, migrateToLatest } from './db/migrator.js';
 import type { Kysely } from 'kysely';
@@ -128,12 +128,12 @@ export function buildCli(env: Record<string, string | undefined>): Command {
 
   program
     .command('start')
-    .description('run the service (all roles by default)')
+    .description('run the service (all roles by default; ftp only when FTP_PORT is set)')
     .addOption(new Option('--role <role>', 'which role to run').choices(['all', ...ROLES]).default('all'))
     .action(async (opts: { role: 'all' | Role }) => {
       const cfg = config();
       const logger = createLogger(cfg.logLevel);
-      const roles = opts.role === 'all' ? ROLES : [opts.role];
+      const roles = opts.role === 'all' ? rolesOfAll(cfg) : [opts.role];
       const service = await startService(cfg, roles, logger);
       stopOnSignals(service, logger, cfg.shutdownTimeoutMs);
     });

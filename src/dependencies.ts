@@ -32,6 +32,8 @@ import { createAccountService } from './services/account.service.js';
 import { createInsightsRepository } from './repositories/insights.repository.js';
 import { createFaceBoxRepository } from './repositories/face-box.repository.js';
 import { createInsightsService } from './services/insights.service.js';
+import { createFtpCredentialRepository } from './repositories/ftp-credential.repository.js';
+import { createFtpCredentialService } from './services/ftp-credential.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -68,6 +70,7 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     faceBoxes: createFaceBoxRepository(dbs.vector),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
+    ftpCredentials: createFtpCredentialRepository(dbs.main),
     embeddings: createEmbeddingRepository(dbs.vector),
     participants: createParticipantRepository(dbs.main),
     participantEmbeddings: createParticipantEmbeddingRepository(dbs.vector),
@@ -96,6 +99,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       sessionTtlMs: config.console.sessionTtlMs,
     }),
     events: createEventService({ events: repos.events, jobs }),
+    ftpCredentials: createFtpCredentialService({ events: repos.events, credentials: repos.ftpCredentials }),
     eventCleanup,
     ingestSweep: createIngestSweepService({
       events: repos.events,

@@ -5,6 +5,7 @@ import * as liveDeliveryBatches from './20261126T1000-live-delivery-batches.js';
 import * as liveDeliveryClaims from './20261127T1000-live-delivery-claims.js';
 import * as photoSweep from './20261201T2300-photo-sweep.js';
 import * as consoleAuth from './20261201T2300-console-auth.js';
+import * as ftpCredentials from './20261202T1200-ftp-credentials.js';
 
 /** db_main migrations, applied in key order. Listed statically so they run the same under tsx and compiled. */
 export const mainMigrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const mainMigrations: Record<string, Migration> = {
   '20261127T1000-live-delivery-claims': liveDeliveryClaims,
   '20261201T2300-photo-sweep': photoSweep,
   '20261201T2300-console-auth': consoleAuth,
+  '20261202T1200-ftp-credentials': ftpCredentials,
 };

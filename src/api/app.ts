@@ -19,6 +19,7 @@ import { searchRoutes } from './routes/search.routes.js';
 import { inviteRoutes } from './routes/invite.routes.js';
 import { accountRoutes } from './routes/account.routes.js';
 import { insightsRoutes } from './routes/insights.routes.js';
+import { ftpCredentialRoutes } from './routes/ftp-credentials.routes.js';
 import { consoleRoutes, findConsoleDir } from './routes/console.routes.js';
 
 /** What the API needs from the shared dependencies. */
@@ -102,6 +103,7 @@ export async function buildApi(
         queuePrefix: deps.config.queue.prefix,
       });
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
+      await v1.register(ftpCredentialRoutes, { credentials: deps.services.ftpCredentials, requirePhotographer, config: deps.config });
       await v1.register(insightsRoutes, { insights: deps.services.insights, url: deps.services.photos.url, requirePhotographer });
       await v1.register(inviteRoutes, { events: deps.services.events, requirePhotographer, botUsername: options.botUsername ?? deps.config.bot.username });
       await v1.register(async (scope) => {

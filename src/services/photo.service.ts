@@ -116,7 +116,14 @@ export function createPhotoService(deps: {
     async upload(
       photographerId: number,
       eventId: number,
-      file: { stream: Readable; filename: string | undefined; limitBytes: number; truncated: () => boolean },
+      file: {
+        stream: Readable;
+        filename: string | undefined;
+        limitBytes: number;
+        truncated: () => boolean;
+        /** Shot at a live event (hot folder, camera FTP) rather than a backlog upload; priority is decided downstream. */
+        live?: boolean;
+      },
     ): Promise<UploadResult> {
       const event = await ownedEvent(photographerId, eventId);
       if (!event.is_active) throw new EventInactiveError();

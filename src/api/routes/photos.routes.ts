@@ -1,6 +1,6 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import multipart from '@fastify/multipart';
+import multipart, { type MultipartFields } from '@fastify/multipart';
 import Type from 'typebox';
 import { DomainError, InvalidInputError } from '../../errors.js';
 import type { PhotoService } from '../../services/photo.service.js';
@@ -12,6 +12,15 @@ import { PhotoListQuery, PhotoResponse, ProgressResponse, toPhotoResponse, toPro
 /** A file name as stored: no control characters (PostgreSQL text refuses NUL; the rest only garbles listings). */
 // eslint-disable-next-line no-control-regex
 const storedName = (name: string | undefined): string | undefined => name?.replace(/[\u0000-\u001f\u007f]/g, '');
+
+/** The optional `live` form field: `true` or `false`, anything else is a 400 naming it. */
+function parseLiveField(field: MultipartFields[string]): boolean | undefined {
+  if (field === undefined) return undefined;
+  const value = !Array.isArray(field) && field.type === 'field' ? String(field.value) : undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidInputError('live must be true or false', { field: 'live' });
+}
 
 /** Photo upload (the seed's /faces/upload), listing, progress and deletion. */
 export async function photoRoutes(
@@ -35,9 +44,13 @@ export async function photoRoutes(
         description:
           'Streams the file to storage and queues face processing. `event_id` must come before `file` in the form ' +
           '(or be given as ?event_id=). Formats: JPEG, PNG, WebP, AVIF, TIFF, recognised from the bytes. The same file ' +
-          'uploaded twice to one event is stored once (`duplicate: true`).',
+          'uploaded twice to one event is stored once (`duplicate: true`). A form field `live=true` (before `file`, or ' +
+          '?live=true) marks a fresh shot from a live event (`facepass upload --watch` sends it).',
         consumes: ['multipart/form-data'],
-        querystring: Type.Object({ event_id: Type.Optional(Id()) }),
+        querystring: Type.Object({
+          event_id: Type.Optional(Id()),
+          live: Type.Optional(Type.Boolean({ description: 'A fresh shot at a live event (hot folder, camera): true' })),
+        }),
         response: { 201: UploadResponse, 200: UploadResponse, ...errors(400, 401, 404, 409, 413, 415, 503) },
       },
     },
@@ -52,7 +65,9 @@ export async function photoRoutes(
       const field = file.fields.event_id;
       const fromForm = field && !Array.isArray(field) && field.type === 'field' ? String(field.value) : undefined;
       let eventId: number;
+      let live: boolean;
       try {
+        live = parseLiveField(file.fields.live) ?? request.query.live ?? false;
         if (fromForm === undefined && request.query.event_id === undefined) {
           throw new InvalidInputError('event_id is required and must come before file in the form', { field: 'event_id' });
         }
@@ -72,6 +87,7 @@ export async function photoRoutes(
           filename: storedName(file.filename),
           limitBytes: deps.uploadMaxBytes,
           truncated: () => file.file.truncated,
+          live,
         });
       } catch (error) {
         if (bodyError && !(error instanceof DomainError && error.code !== 'unavailable')) throw bodyError;
