@@ -60,8 +60,8 @@ export interface UnfinishedPhoto {
 export interface FacePassClient {
   /** SHA-256 (hex) of every photo already in the event. */
   hashes(eventId: number): Promise<Set<string>>;
-  /** Uploads one file, streamed from disk. */
-  upload(eventId: number, file: string): Promise<UploadAnswer>;
+  /** Uploads one file, streamed from disk; `live` marks a fresh shot from a live event (hot folder). */
+  upload(eventId: number, file: string, options?: { live?: boolean }): Promise<UploadAnswer>;
   progress(eventId: number): Promise<EventProgressAnswer>;
   /** Every photo of the event whose processing failed. */
   failedPhotos(eventId: number): Promise<FailedPhoto[]>;
@@ -117,10 +117,11 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
     async hashes(eventId) {
       return new Set((await call<{ hashes: string[] }>('GET', `/faces/event/${eventId}/hashes`)).json.hashes);
     },
-    async upload(eventId, file) {
+    async upload(eventId, file, uploadOptions) {
       const form = new FormData();
-      // The server reads event_id before the file part, so it must be appended first.
+      // The server reads event_id (and live) before the file part, so they must be appended first.
       form.append('event_id', String(eventId));
+      if (uploadOptions?.live) form.append('live', 'true');
       // openAsBlob streams from disk when the form is sent: a file is never read whole into memory.
       form.append('file', await fs.openAsBlob(file), path.basename(file));
       return (await call<UploadAnswer>('POST', '/faces/upload', form)).json;
