@@ -15,6 +15,7 @@ import { createAccountService } from './services/account.service.js';
 import { DomainError } from './errors.js';
 import { registerVisionCommands } from './vision/cli.js';
 import { registerUploadCommand } from './uploader/upload.command.js';
+import { registerFtpCommand } from './uploader/ftp-accounts.command.js';
 
 /** Photographer administration, either directly on the database or through the running embedded server. */
 interface PhotographerAdmin {
@@ -217,6 +218,7 @@ export function buildCli(env: Record<string, string | undefined>): Command {
     });
   registerVisionCommands(program, () => config().modelDir);
   registerUploadCommand(program, env);
+  registerFtpCommand(program, env);
   return program;
 }
 

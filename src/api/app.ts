@@ -103,7 +103,6 @@ export async function buildApi(
         queuePrefix: deps.config.queue.prefix,
       });
       await v1.register(eventRoutes, { events: deps.services.events, requirePhotographer });
-      await v1.register(ftpCredentialRoutes, { credentials: deps.services.ftpCredentials, requirePhotographer, config: deps.config });
       await v1.register(insightsRoutes, { insights: deps.services.insights, url: deps.services.photos.url, requirePhotographer });
       await v1.register(inviteRoutes, { events: deps.services.events, requirePhotographer, botUsername: options.botUsername ?? deps.config.bot.username });
       await v1.register(async (scope) => {
@@ -122,6 +121,7 @@ export async function buildApi(
         requirePhotographer,
       });
       if (deps.config.storage.kind === 'local') await v1.register(fileRoutes, { dir: deps.config.storage.dir, signer: deps.signer });
+      await v1.register(ftpCredentialRoutes, { credentials: deps.services.ftpCredentials, requirePhotographer, config: deps.config });
     },
     { prefix: '/api/v1' },
   );

@@ -12,6 +12,9 @@ import { startFtpServer, type FtpFileOutcome, type FtpIngestServer } from '../..
 import { jobIdOf } from '../../src/queue/jobs.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { Command } from 'commander';
+import { registerFtpCommand } from '../../src/uploader/ftp-accounts.command.js';
+import { makeCameraJpegs, startFtpCamera } from '../../bench/lib/ftp-camera.js';
 
 type Owner = { id: number; headers: { authorization: string } };
 type Created = { id: number; username: string; password: string; server: { port: number } };
@@ -108,6 +111,29 @@ describe('camera FTP ingest: a real FTP client on loopback', () => {
     const wrongEvent = await newEvent(t, owner, { name: 'Other' });
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/events/${wrongEvent}/ftp-credentials/${created.body.id}`, headers: owner.headers })).statusCode, 404);
     assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/events/${eventId}/ftp-credentials`, headers: {} })).statusCode, 401);
+  });
+
+  it('manages credentials from the CLI: create prints what to type into the camera, and it logs in', async () => {
+    let out = '';
+    const cli = async (...args: string[]) => {
+      const program = new Command('facepass').exitOverride();
+      registerFtpCommand(program, { FACEPASS_URL: pipeline.api, FACEPASS_API_KEY: owner.headers.authorization.slice(7) }, { stdout: { write: (s: string) => (out += s) } });
+      out = '';
+      await program.parseAsync(['ftp', ...args], { from: 'user' });
+      return out;
+    };
+    const printed = await cli('create', '--event', String(eventId), '--label', 'Canon R6');
+    const user = /user: +(\S+)/.exec(printed)?.[1];
+    const password = /password: +(\S+)/.exec(printed)?.[1];
+    assert.ok(user && password, printed);
+    assert.match(printed, /passive: +on/);
+    (await connect(user, password)).close();
+    const listed = await cli('list', '--event', String(eventId));
+    const id = new RegExp(`#(\\d+)\\t${user}\\tCanon R6`).exec(listed)?.[1];
+    assert.ok(id, listed);
+    assert.match(await cli('revoke', '--event', String(eventId), '--id', id), /revoked/);
+    await assert.rejects(connect(user, password), (e: FTPError) => e.code === 530);
+    await assert.rejects(cli('list', '--event', '999999'), /not found \(404\)/i);
   });
 
   it('refuses a wrong password and an unknown user', async () => {
@@ -242,6 +268,22 @@ describe('camera FTP ingest: a real FTP client on loopback', () => {
     await assert.rejects(connect(body.username, body.password), (e: FTPError) => e.code === 530);
     const list = await t.app.inject({ method: 'GET', url: `/api/v1/events/${eventId}/ftp-credentials`, headers: owner.headers });
     assert.ok(list.json<{ id: number; revoked_at: string | null }[]>().find((c) => c.id === body.id)?.revoked_at);
+  });
+
+  it("the bench's simulated camera pushes distinct shots that are each ingested once", async () => {
+    const { body } = await createCredential(owner, eventId);
+    const jpegs = await makeCameraJpegs([path.join(photoDir, '2008_002470.jpg')], { megapixels: 0.5 });
+    const ingested: FtpFileOutcome[] = [];
+    const listener = (o: FtpFileOutcome) => o.file.includes('CAM') && ingested.push(o);
+    ftp.events.on('file', listener);
+    const camera = startFtpCamera({ host: '127.0.0.1', port: ftp.port, user: body.username, password: body.password, jpegs, intervalMs: 150, count: 3, prefix: 'CAM' });
+    const shots = await camera.done;
+    ftp.events.off('file', listener);
+    assert.equal(shots.length, 3);
+    assert.ok(shots.every((s) => s.storedAt !== undefined && s.storedAt >= s.shotAt && !s.error), JSON.stringify(shots));
+    // 226 comes after the photo is recorded: every outcome is in by now.
+    assert.deepEqual(ingested.map((o) => o.kind === 'ingested' && !o.duplicate), [true, true, true]);
+    assert.equal(new Set(ingested.map((o) => (o as { photoId: number }).photoId)).size, 3);
   });
 
   it('limits failed logins per address and connections at once', async () => {

@@ -48,7 +48,11 @@ describe('facepass upload --watch: the hot folder', () => {
       {
         status: (s) => {
           latest = s;
-          for (const w of [...waiters]) if (w.match(s)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(s);
+          for (const w of [...waiters]) {
+            if (!w.match(s)) continue;
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(s);
+          }
         },
         note: (m) => notes.push(m),
       },
