@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client, enterPassiveModeIPv4, FTPError } from 'basic-ftp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
@@ -284,6 +286,28 @@ describe('camera FTP ingest: a real FTP client on loopback', () => {
     // 226 comes after the photo is recorded: every outcome is in by now.
     assert.deepEqual(ingested.map((o) => o.kind === 'ingested' && !o.duplicate), [true, true, true]);
     assert.equal(new Set(ingested.map((o) => (o as { photoId: number }).photoId)).size, 3);
+  });
+
+  it('offers explicit FTPS (AUTH TLS) when given a certificate, data connections encrypted too', async () => {
+    const cert = path.join(work, 'cert.pem');
+    const key = path.join(work, 'key.pem');
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
+    const secure = await startFtp({ tls: { certFile: cert, keyFile: key } });
+    try {
+      const { body } = await createCredential(owner, eventId);
+      const client = new Client(10_000);
+      clients.push(client);
+      client.prepareTransfer = enterPassiveModeIPv4;
+      await client.access({ host: '127.0.0.1', port: secure.port, user: body.username, password: body.password, secure: true, secureOptions: { rejectUnauthorized: false } });
+      const file = path.join(work, 'tls.jpg');
+      await writeImage(file, 61, 'jpeg');
+      const landed = nextOutcome((o) => o.file.endsWith('tls.jpg'), secure);
+      assert.equal((await client.uploadFrom(file, 'tls.jpg')).code, 226);
+      assert.equal((await landed).kind, 'ingested');
+      client.close();
+    } finally {
+      await secure.close();
+    }
   });
 
   it('limits failed logins per address and connections at once', async () => {
