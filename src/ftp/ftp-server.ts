@@ -121,9 +121,13 @@ export async function startFtpServer(deps: {
     for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
   }
 
+  // Connections open now: ftp-srv's close() can leave a passive data socket and its server behind.
+  const open = new Set<FtpConnection>();
   // 'connect' is emitted by ftp-srv but missing from its typings.
   (server as EventEmitter).on('connect', ({ connection, newConnectionCount }: { connection: FtpConnection; newConnectionCount: number }) => {
     const socket = (connection as unknown as { commandSocket: net.Socket }).commandSocket;
+    open.add(connection);
+    socket.once('close', () => open.delete(connection));
     localAddressOf.set(plainAddress(socket.remoteAddress), plainAddress(socket.localAddress));
     if (newConnectionCount > ftp.maxConnections) {
       logger.warn({ address: plainAddress(socket.remoteAddress), limit: ftp.maxConnections }, 'ftp connection refused: too many connections');
@@ -216,6 +220,13 @@ export async function startFtpServer(deps: {
     port,
     events,
     close: async () => {
+      type Connector = { dataSocket?: net.Socket | null; dataServer?: net.Server | null };
+      for (const connection of open) {
+        const c = connection as unknown as { connector?: Connector; commandSocket?: net.Socket };
+        c.connector?.dataSocket?.destroy();
+        c.connector?.dataServer?.close();
+        c.commandSocket?.destroy();
+      }
       await server.close();
     },
   };

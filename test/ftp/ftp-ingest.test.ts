@@ -58,6 +58,9 @@ describe('camera FTP ingest: a real FTP client on loopback', () => {
     await ftp.close();
     await pipeline.close();
     await t.close();
+    // KNOWN LEAK (see report): a passive data socket of ftp-srv can outlive server.close(); without
+    // this the test process never exits. Unref'd: fires only when something is still holding the loop.
+    setTimeout(() => process.exit(), 3000).unref();
   });
 
   const createCredential = async (who: Owner, event: number, label?: string) => {
