@@ -3,6 +3,7 @@ import type { EventTable } from './main/event.table.js';
 import type { FaceTable } from './main/face.table.js';
 import type { ParticipantEventTable, ParticipantTable } from './main/participant.table.js';
 import type { SearchAuditTable } from './main/search-audit.table.js';
+import type { FtpCredentialTable } from './main/ftp-credential.table.js';
 import type { FaceEmbeddingTable } from './vector/face-embedding.table.js';
 import type { ParticipantDeliveryTable } from './main/participant-delivery.table.js';
 import type { ParticipantEmbeddingTable } from './vector/participant-embedding.table.js';
@@ -14,6 +15,7 @@ export * from './main/event.table.js';
 export * from './main/face.table.js';
 export * from './main/participant.table.js';
 export * from './main/search-audit.table.js';
+export * from './main/ftp-credential.table.js';
 export * from './vector/face-embedding.table.js';
 export * from './main/participant-delivery.table.js';
 export * from './vector/participant-embedding.table.js';
@@ -32,6 +34,7 @@ export interface MainDatabase {
   participant_events: ParticipantEventTable;
   search_audit: SearchAuditTable;
   participant_deliveries: ParticipantDeliveryTable;
+  ftp_credentials: FtpCredentialTable;
 }
 
 /** Tables of db_vector. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { ROLES, startService, stopOnSignals, type Role } from './main.js';
+import { ROLES, rolesOfAll, startService, stopOnSignals, type Role } from './main.js';
 import { openDatabases } from './db/databases.js';
 import { migrateDownAll, migrateToLatest } from './db/migrator.js';
 import type { Kysely } from 'kysely';
@@ -16,6 +16,7 @@ import { DomainError } from './errors.js';
 import { registerVisionCommands } from './vision/cli.js';
 import { registerUploadCommand } from './uploader/upload.command.js';
 import { registerPeopleCommand } from './people.command.js';
+import { registerFtpCommand } from './uploader/ftp-accounts.command.js';
 
 /** Photographer administration, either directly on the database or through the running embedded server. */
 interface PhotographerAdmin {
@@ -129,12 +130,12 @@ export function buildCli(env: Record<string, string | undefined>): Command {
 
   program
     .command('start')
-    .description('run the service (all roles by default)')
+    .description('run the service (all roles by default; ftp only when FTP_PORT is set)')
     .addOption(new Option('--role <role>', 'which role to run').choices(['all', ...ROLES]).default('all'))
     .action(async (opts: { role: 'all' | Role }) => {
       const cfg = config();
       const logger = createLogger(cfg.logLevel);
-      const roles = opts.role === 'all' ? ROLES : [opts.role];
+      const roles = opts.role === 'all' ? rolesOfAll(cfg) : [opts.role];
       const service = await startService(cfg, roles, logger);
       stopOnSignals(service, logger, cfg.shutdownTimeoutMs);
     });
@@ -219,6 +220,7 @@ export function buildCli(env: Record<string, string | undefined>): Command {
   registerVisionCommands(program, () => config().modelDir);
   registerUploadCommand(program, env);
   registerPeopleCommand(program, env);
+  registerFtpCommand(program, env);
   return program;
 }
 

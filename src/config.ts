@@ -60,6 +60,14 @@ const EnvSchema = Type.Object({
   METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   SESSION_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 8760, default: 168 }),
   COOKIE_SECURE: Type.Union(['auto', 'true', 'false'].map((l) => Type.Literal(l)), { default: 'auto' }),
+  FTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  FTP_HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  FTP_PUBLIC_HOST: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' })),
+  FTP_PASV_PORTS: Type.String({ pattern: '^[0-9]{1,5}-[0-9]{1,5}$', default: '30000-30049' }),
+  FTP_TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
+  FTP_TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  FTP_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  FTP_LOGIN_FAILURES_PER_ADDRESS: Type.Integer({ minimum: 1, maximum: 10000, default: 10 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -136,6 +144,19 @@ export interface Config {
   metrics: { host: string; port: number | undefined };
   /** The web console: session lifetime, and whether its cookie is `Secure` ('auto': when the request came over HTTPS). */
   console: { sessionTtlMs: number; cookieSecure: 'auto' | boolean };
+  /** Camera FTP ingest (the `ftp` role); `port` undefined means `all` does not start it. */
+  ftp: {
+    port: number | undefined;
+    host: string;
+    /** The IPv4 address written into PASV replies (behind NAT); undefined: the address the client reached. */
+    publicHost: string | undefined;
+    passivePorts: { min: number; max: number };
+    /** Explicit FTPS (AUTH TLS) with these PEM files; undefined: plain FTP only. */
+    tls: { certFile: string; keyFile: string } | undefined;
+    maxConnections: number;
+    /** Failed logins per client address in 15 minutes before its logins are refused. */
+    loginFailuresPerAddress: number;
+  };
 }
 
 /** A configuration problem; the message names every offending variable. */
@@ -187,6 +208,13 @@ function toConfig(env: Env): Config {
   if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
   }
+  if ((env.FTP_TLS_CERT === undefined) !== (env.FTP_TLS_KEY === undefined)) {
+    problems.push('FTP_TLS_CERT and FTP_TLS_KEY must be set together');
+  }
+  const [pasvMin, pasvMax] = env.FTP_PASV_PORTS.split('-').map(Number) as [number, number];
+  if (pasvMin < 1024 || pasvMax > 65535 || pasvMin > pasvMax) {
+    problems.push(`FTP_PASV_PORTS=${JSON.stringify(env.FTP_PASV_PORTS)} is invalid: expected a range like 30000-30049 within 1024-65535`);
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   const database = (url: string | undefined, name: string): DatabaseTarget =>
@@ -234,6 +262,15 @@ function toConfig(env: Env): Config {
     console: {
       sessionTtlMs: env.SESSION_TTL_HOURS * 3600_000,
       cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    },
+    ftp: {
+      port: env.FTP_PORT,
+      host: env.FTP_HOST,
+      publicHost: env.FTP_PUBLIC_HOST,
+      passivePorts: { min: pasvMin, max: pasvMax },
+      tls: env.FTP_TLS_CERT && env.FTP_TLS_KEY ? { certFile: path.resolve(env.FTP_TLS_CERT), keyFile: path.resolve(env.FTP_TLS_KEY) } : undefined,
+      maxConnections: env.FTP_MAX_CONNECTIONS,
+      loginFailuresPerAddress: env.FTP_LOGIN_FAILURES_PER_ADDRESS,
     },
   };
 }

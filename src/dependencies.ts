@@ -34,6 +34,8 @@ import { createFaceBoxRepository } from './repositories/face-box.repository.js';
 import { createInsightsService } from './services/insights.service.js';
 import { createPersonRepository } from './repositories/person.repository.js';
 import { createPeopleService } from './services/people.service.js';
+import { createFtpCredentialRepository } from './repositories/ftp-credential.repository.js';
+import { createFtpCredentialService } from './services/ftp-credential.service.js';
 
 /** Everything the roles share, wired once. */
 export interface Dependencies {
@@ -71,6 +73,7 @@ function createRepositories(dbs: Databases, redis: Redis, config: Config) {
     persons: createPersonRepository(dbs.vector),
     events: createEventRepository(dbs.main),
     photos: createPhotoRepository(dbs.main),
+    ftpCredentials: createFtpCredentialRepository(dbs.main),
     embeddings: createEmbeddingRepository(dbs.vector),
     participants: createParticipantRepository(dbs.main),
     participantEmbeddings: createParticipantEmbeddingRepository(dbs.vector),
@@ -100,6 +103,7 @@ function createServices(repos: ReturnType<typeof createRepositories>, jobs: JobP
       sessionTtlMs: config.console.sessionTtlMs,
     }),
     events: createEventService({ events: repos.events, jobs }),
+    ftpCredentials: createFtpCredentialService({ events: repos.events, credentials: repos.ftpCredentials }),
     eventCleanup,
     ingestSweep: createIngestSweepService({
       events: repos.events,

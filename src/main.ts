@@ -13,10 +13,16 @@ import { createBot, type FacePassBot } from './bot/index.js';
 import { botWebhookPlugin, startBot, webhookSecretFor, type WebhookSettings } from './bot/run.js';
 import { createTelegramLiveSender } from './bot/live-delivery.sender.js';
 import { startMetricsServer } from './observability/metrics-server.js';
+import { startFtpServer, type FtpIngestServer } from './ftp/ftp-server.js';
 
 /** The roles one process can run. */
-export const ROLES = ['api', 'bot', 'worker'] as const;
+export const ROLES = ['api', 'bot', 'worker', 'ftp'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The roles of `--role all`: camera FTP ingest opens a port, so only when FTP_PORT asks for it. */
+export function rolesOfAll(config: Config): Role[] {
+  return ROLES.filter((role) => role !== 'ftp' || config.ftp.port !== undefined);
+}
 
 /** A started service; `stop()` is the graceful shutdown. */
 export interface RunningService {
@@ -25,6 +31,8 @@ export interface RunningService {
   apiUrl: string | undefined;
   /** The process's metrics listener (`http://host:port/metrics`) when METRICS_PORT is set. */
   metricsUrl: string | undefined;
+  /** Camera FTP ingest when the ftp role runs. */
+  ftp: FtpIngestServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -167,7 +175,13 @@ export async function startService(config: Config, roles: readonly Role[], logge
       stack.push(() => running.stop());
     }
 
-    return { deps, apiUrl, metricsUrl, stop };
+    let ftp: FtpIngestServer | undefined;
+    if (roles.includes('ftp')) {
+      ftp = await startFtpServer({ config, logger, photos: deps.services.photos, accounts: deps.services.ftpCredentials });
+      stack.push(() => ftp!.close());
+    }
+
+    return { deps, apiUrl, metricsUrl, ftp, stop };
   } catch (error) {
     await stop();
     throw error;

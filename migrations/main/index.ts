@@ -7,6 +7,7 @@ import * as photoSweep from './20261201T2300-photo-sweep.js';
 import * as consoleAuth from './20261201T2300-console-auth.js';
 import * as photoModelPack from './20261202T0300-photo-model-pack.js';
 import * as livePhotos from './20261202T1400-live-photos.js';
+import * as ftpCredentials from './20261202T1200-ftp-credentials.js';
 
 /** db_main migrations, applied in key order. Listed statically so they run the same under tsx and compiled. */
 export const mainMigrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const mainMigrations: Record<string, Migration> = {
   '20261201T2300-console-auth': consoleAuth,
   '20261202T0300-photo-model-pack': photoModelPack,
   '20261202T1400-live-photos': livePhotos,
+  '20261202T1200-ftp-credentials': ftpCredentials,
 };

@@ -20,6 +20,7 @@ import { inviteRoutes } from './routes/invite.routes.js';
 import { accountRoutes } from './routes/account.routes.js';
 import { insightsRoutes } from './routes/insights.routes.js';
 import { peopleRoutes } from './routes/people.routes.js';
+import { ftpCredentialRoutes } from './routes/ftp-credentials.routes.js';
 import { consoleRoutes, findConsoleDir } from './routes/console.routes.js';
 
 /** What the API needs from the shared dependencies. */
@@ -125,6 +126,7 @@ export async function buildApi(
         requirePhotographer,
       });
       if (deps.config.storage.kind === 'local') await v1.register(fileRoutes, { dir: deps.config.storage.dir, signer: deps.signer });
+      await v1.register(ftpCredentialRoutes, { credentials: deps.services.ftpCredentials, requirePhotographer, config: deps.config });
     },
     { prefix: '/api/v1' },
   );

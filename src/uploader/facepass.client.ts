@@ -56,17 +56,36 @@ export interface UnfinishedPhoto {
   status: 'pending' | 'processing';
 }
 
+/** A camera FTP account as the API lists it; `password` and `server` only when just created. */
+export interface FtpAccountAnswer {
+  id: number;
+  event_id: number;
+  username: string;
+  label: string | null;
+  created_at: string;
+  last_login_at: string | null;
+  revoked_at: string | null;
+  password?: string;
+  server?: { host: string; port: number; tls: boolean; passive_mode: boolean };
+}
+
 /** The few calls the uploader makes, authenticated with a photographer's API key. */
 export interface FacePassClient {
   /** SHA-256 (hex) of every photo already in the event. */
   hashes(eventId: number): Promise<Set<string>>;
-  /** Uploads one file, streamed from disk. */
-  upload(eventId: number, file: string): Promise<UploadAnswer>;
+  /** Uploads one file, streamed from disk; `live` marks a fresh shot from a live event (hot folder). */
+  upload(eventId: number, file: string, options?: { live?: boolean }): Promise<UploadAnswer>;
   progress(eventId: number): Promise<EventProgressAnswer>;
   /** Every photo of the event whose processing failed. */
   failedPhotos(eventId: number): Promise<FailedPhoto[]>;
   /** Every photo of the event still pending or processing. */
   unfinishedPhotos(eventId: number): Promise<UnfinishedPhoto[]>;
+  /** Camera FTP accounts of the event. */
+  ftpAccounts: {
+    create(eventId: number, label?: string): Promise<FtpAccountAnswer>;
+    list(eventId: number): Promise<FtpAccountAnswer[]>;
+    revoke(eventId: number, accountId: number): Promise<void>;
+  };
 }
 
 /** Accepts `http://host:8000`, with or without a trailing slash or `/api/v1`. */
@@ -81,10 +100,15 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
   const base = apiBase(options.url);
   const auth = { authorization: `Bearer ${options.apiKey}` };
 
-  const call = async <T>(method: string, route: string, body?: FormData): Promise<{ status: number; json: T; headers: Headers }> => {
+  const call = async <T>(method: string, route: string, body?: FormData | object): Promise<{ status: number; json: T; headers: Headers }> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${route}`, { method, headers: auth, body });
+      const json = body !== undefined && !(body instanceof FormData);
+      res = await fetch(`${base}${route}`, {
+        method,
+        headers: json ? { ...auth, 'content-type': 'application/json' } : auth,
+        body: json ? JSON.stringify(body) : body,
+      });
     } catch (error) {
       // fetch hides the socket error in `cause`; that is the part worth showing.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -117,10 +141,11 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
     async hashes(eventId) {
       return new Set((await call<{ hashes: string[] }>('GET', `/faces/event/${eventId}/hashes`)).json.hashes);
     },
-    async upload(eventId, file) {
+    async upload(eventId, file, uploadOptions) {
       const form = new FormData();
-      // The server reads event_id before the file part, so it must be appended first.
+      // The server reads event_id (and live) before the file part, so they must be appended first.
       form.append('event_id', String(eventId));
+      if (uploadOptions?.live) form.append('live', 'true');
       // openAsBlob streams from disk when the form is sent: a file is never read whole into memory.
       form.append('file', await fs.openAsBlob(file), path.basename(file));
       return (await call<UploadAnswer>('POST', '/faces/upload', form)).json;
@@ -129,6 +154,13 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
       return (await call<EventProgressAnswer>('GET', `/events/${eventId}/progress`)).json;
     },
     failedPhotos: (eventId) => byStatus<FailedPhoto>(eventId, 'failed'),
+    ftpAccounts: {
+      create: async (eventId, label) => (await call<FtpAccountAnswer>('POST', `/events/${eventId}/ftp-credentials`, label ? { label } : {})).json,
+      list: async (eventId) => (await call<FtpAccountAnswer[]>('GET', `/events/${eventId}/ftp-credentials`)).json,
+      revoke: async (eventId, accountId) => {
+        await call('DELETE', `/events/${eventId}/ftp-credentials/${accountId}`);
+      },
+    },
     async unfinishedPhotos(eventId) {
       const photos = [...(await byStatus<UnfinishedPhoto>(eventId, 'pending')), ...(await byStatus<UnfinishedPhoto>(eventId, 'processing'))];
       // By name, as the folder lists them: parallel uploads finish (and get ids) in any order.

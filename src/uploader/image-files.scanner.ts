@@ -18,8 +18,8 @@ export interface ScanResult {
   ignored: number;
 }
 
-const isImage = (name: string): boolean => IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
-const isHidden = (name: string): boolean => name.startsWith('.');
+export const isImage = (name: string): boolean => IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+export const isHidden = (name: string): boolean => name.startsWith('.');
 
 /**
  * Expands folders (recursively) and files into the image files to upload, sorted by path.

@@ -1,4 +1,5 @@
 import type { UploadProgress, UploadReporter, UploadSummary } from './folder.uploader.js';
+import type { WatchReporter, WatchStatus } from './folder.watcher.js';
 import { displayPath } from './folder.uploader.js';
 import type { EventProgressAnswer, FailedPhoto, UnfinishedPhoto } from './facepass.client.js';
 
@@ -127,5 +128,26 @@ export function createTerminalReporter(out: TerminalOutput, options: TerminalRep
     update: (p) => line.show(formatUploadProgress(p), p.filesDone === p.filesTotal),
     retrying: (file, attempt, reason) => line.note(`Retrying ${displayPath(file)} (attempt ${attempt} failed: ${reason})`),
     finish: () => line.end(),
+  };
+}
+
+/** The hot folder's line: what was sent, what is in flight, and the last file with its age. */
+export function formatWatchStatus(s: WatchStatus, nowMs: number = Date.now()): string {
+  const extra = [s.duplicates && `${s.duplicates} duplicate`, s.skipped && `${s.skipped} already sent`, s.failed && `${s.failed} failed`].filter(Boolean);
+  const last = s.lastFile && s.lastAt !== undefined ? `  last: ${s.lastFile} ${formatDuration((nowMs - s.lastAt) / 1000)} ago` : '';
+  return (
+    `${s.ready ? 'Watching' : 'Scanning'} ${displayPath(s.folder)} → event ${s.eventId}: ${s.sent} sent, ${s.pending} uploading` +
+    (extra.length ? `  (${extra.join(', ')})` : '') +
+    last
+  );
+}
+
+/** The hot folder's live status line; notes (failures, retries) go on lines of their own. */
+export function createWatchReporter(out: TerminalOutput, options: TerminalReporterOptions = {}): WatchReporter & { end(): void } {
+  const line = createStatusLine(out, options);
+  return {
+    status: (s) => line.show(formatWatchStatus(s)),
+    note: (message) => line.note(message),
+    end: () => line.end(),
   };
 }

@@ -2,9 +2,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { createFacePassClient } from './facepass.client.js';
 import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
 import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
+import { watchFolder } from './folder.watcher.js';
 import {
   createStatusLine,
   createTerminalReporter,
+  createWatchReporter,
   formatProcessingFailures,
   formatProcessingProgress,
   formatProcessingTimeout,
@@ -17,6 +19,8 @@ export interface CommandIo {
   stdout: TerminalOutput;
   stderr: TerminalOutput;
   setExitCode(code: number): void;
+  /** Aborts when the user asks to stop (Ctrl-C): ends `--watch` cleanly. */
+  interrupted(): AbortSignal;
 }
 
 const processIo: CommandIo = {
@@ -24,6 +28,13 @@ const processIo: CommandIo = {
   stderr: process.stderr,
   setExitCode: (code) => {
     process.exitCode = code;
+  },
+  interrupted: () => {
+    const controller = new AbortController();
+    // The first Ctrl-C finishes the uploads in flight; a second one is the default: exit now.
+    process.once('SIGINT', () => controller.abort());
+    process.once('SIGTERM', () => controller.abort());
+    return controller.signal;
   },
 };
 
@@ -37,6 +48,8 @@ const positiveInt =
 
 interface UploadCommandOptions {
   event: number;
+  watch?: string;
+  stableMs: number;
   url?: string;
   key?: string;
   concurrency: number;
@@ -57,8 +70,10 @@ const silent: UploadReporter = { start: () => {}, update: () => {}, retrying: ()
 export function registerUploadCommand(program: Command, env: Record<string, string | undefined>, io: CommandIo = processIo): Command {
   return program
     .command('upload')
-    .description('upload photos to an event: concurrent, resumable (skips what the server has), with progress')
-    .argument('<paths...>', 'folders (searched recursively for jpg, jpeg, png, webp, avif, tif, tiff) and files')
+    .description('upload photos to an event: concurrent, resumable (skips what the server has), with progress; or keep watching a hot folder (--watch)')
+    .argument('[paths...]', 'folders (searched recursively for jpg, jpeg, png, webp, avif, tif, tiff) and files')
+    .option('--watch <folder>', 'hot folder: keep watching and upload each new photo (marked live) once it stops growing; Ctrl-C stops')
+    .option('--stable-ms <ms>', 'with --watch: a file is sent once its size has not changed for this long', positiveInt(600_000), 2000)
     .requiredOption('--event <id>', 'event id', positiveInt(2147483647))
     .option('--url <base>', 'server URL (default: FACEPASS_URL or http://localhost:8000)')
     // No default shown for the key: help output must not print a secret taken from the environment.
@@ -80,6 +95,19 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
       // With --json on a pipe, stderr stays quiet so scripts see only errors there.
       const showProgress = !opts.json || io.stderr.isTTY === true;
       const client = createFacePassClient({ url, apiKey });
+      if (opts.watch !== undefined) {
+        if (paths.length > 0 || opts.wait) throw new Error('--watch takes one folder: give no other paths, and no --wait');
+        const line = createWatchReporter(io.stderr);
+        const status = await watchFolder(
+          { url, apiKey, client, eventId: opts.event, folder: opts.watch, signal: io.interrupted(), stableMs: opts.stableMs, concurrency: opts.concurrency },
+          showProgress ? line : { status: () => {}, note: (m) => io.stderr.write(`${m}\n`) },
+        ).finally(() => line.end());
+        if (opts.json) io.stdout.write(`${JSON.stringify({ event_id: opts.event, watch: status }, null, 2)}\n`);
+        else io.stdout.write(`Stopped watching: ${status.sent} sent, ${status.duplicates} duplicate, ${status.skipped} already sent, ${status.failed} failed.\n`);
+        if (status.failed > 0) io.setExitCode(1);
+        return;
+      }
+      if (paths.length === 0) throw new Error('Give folders or files to upload, or --watch <folder>');
       const summary: UploadSummary = await uploadFolder(
         { url, apiKey, client, eventId: opts.event, paths, concurrency: opts.concurrency },
         showProgress ? createTerminalReporter(io.stderr) : silent,

@@ -52,7 +52,12 @@ export function recordingReporter(): UploadReporter & { updates: UploadProgress[
 }
 
 /** Runs `facepass upload …` in-process, capturing its output and exit code. */
-export async function runUpload(args: string[], env: Record<string, string | undefined>): Promise<{ stdout: string; stderr: string; exitCode: number; error?: Error }> {
+export async function runUpload(
+  args: string[],
+  env: Record<string, string | undefined>,
+  /** Stands for Ctrl-C in `--watch` runs. */
+  interrupt: AbortSignal = new AbortController().signal,
+): Promise<{ stdout: string; stderr: string; exitCode: number; error?: Error }> {
   let stdout = '';
   let stderr = '';
   let exitCode = 0;
@@ -60,6 +65,7 @@ export async function runUpload(args: string[], env: Record<string, string | und
     stdout: { write: (s: string) => (stdout += s), isTTY: false },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     setExitCode: (code) => (exitCode = code),
+    interrupted: () => interrupt,
   };
   const program = new Command('facepass').exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
   registerUploadCommand(program, env, io);

@@ -1,0 +1,76 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ApiError, createFacePassClient, type FtpAccountAnswer } from './facepass.client.js';
+import type { CommandIo } from './upload.command.js';
+
+const id = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 2147483647) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+interface Common {
+  event: number;
+  url?: string;
+  key?: string;
+  json?: boolean;
+}
+
+/**
+ * `facepass ftp create|list|revoke --event <id>`: a photographer's camera FTP accounts, through the
+ * API with their key (FACEPASS_URL, FACEPASS_API_KEY), like `facepass upload`.
+ */
+export function registerFtpCommand(program: Command, env: Record<string, string | undefined>, io: Pick<CommandIo, 'stdout'> = { stdout: process.stdout }): Command {
+  const ftp = program.command('ftp').description("camera FTP accounts of an event (files a camera stores go into the event's photos)");
+  const withCommon = (cmd: Command): Command =>
+    cmd
+      .requiredOption('--event <id>', 'event id', id)
+      .option('--url <base>', 'server URL (default: FACEPASS_URL or http://localhost:8000)')
+      .option('--key <apiKey>', 'photographer API key (default: FACEPASS_API_KEY)')
+      .option('--json', 'print JSON');
+  const clientFor = (opts: Common) => {
+    const apiKey = opts.key || env.FACEPASS_API_KEY;
+    if (!apiKey) throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY');
+    return createFacePassClient({ url: opts.url || env.FACEPASS_URL || 'http://localhost:8000', apiKey });
+  };
+  const explained = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof ApiError) throw new Error(`${error.message} (${error.status || 'no answer'})`, { cause: error });
+      throw error;
+    }
+  };
+  const line = (a: FtpAccountAnswer): string =>
+    `#${a.id}\t${a.username}\t${a.label ?? ''}\t${a.revoked_at ? `revoked ${a.revoked_at}` : a.last_login_at ? `last login ${a.last_login_at}` : 'never used'}`;
+
+  withCommon(ftp.command('create').description('create an FTP account for a camera (the password is shown once)'))
+    .option('--label <text>', 'which camera or photographer it is for')
+    .action(async (opts: Common & { label?: string }) => {
+      const a = await explained(() => clientFor(opts).ftpAccounts.create(opts.event, opts.label));
+      if (opts.json) return void io.stdout.write(`${JSON.stringify(a, null, 2)}\n`);
+      io.stdout.write(
+        [
+          `FTP account #${a.id} for event ${a.event_id}${a.label ? ` (${a.label})` : ''}. Type into the camera:`,
+          `  server:   ${a.server?.host}`,
+          `  port:     ${a.server?.port}`,
+          `  passive:  on`,
+          `  security: ${a.server?.tls ? 'FTPS (explicit TLS) if the camera offers it, else plain FTP' : 'plain FTP (the server has no TLS certificate)'}`,
+          `  user:     ${a.username}`,
+          `  password: ${a.password}   (shown once)`,
+          `  folder:   any (leave the default)`,
+        ].join('\n') + '\n',
+      );
+    });
+  withCommon(ftp.command('list').description("list the event's FTP accounts")).action(async (opts: Common) => {
+    const rows = await explained(() => clientFor(opts).ftpAccounts.list(opts.event));
+    if (opts.json) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else io.stdout.write(rows.length ? `${rows.map(line).join('\n')}\n` : `No FTP accounts: facepass ftp create --event ${opts.event}\n`);
+  });
+  withCommon(ftp.command('revoke').description('revoke an FTP account: the camera can no longer log in'))
+    .requiredOption('--id <accountId>', 'account id (from list)', id)
+    .action(async (opts: Common & { id: number }) => {
+      await explained(() => clientFor(opts).ftpAccounts.revoke(opts.event, opts.id));
+      io.stdout.write(`FTP account #${opts.id} revoked.\n`);
+    });
+  return ftp;
+}
