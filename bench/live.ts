@@ -4,8 +4,9 @@
  * fake Bot API and selfie searches running throughout. Prints shot → album (p50/p95), exactly-once
  * delivery, search latency during the run, the bot's selfie → first album on an idle service, and
  * the backlog's photos/s during and after the run. Real PostgreSQL + pgvector, Redis, local storage,
- * the real face engine; the whole service (api, worker, bot) runs in this process.
- *   npm run bench:live [-- --minutes 10] [-- --backlog 2000] [-- --interval 3] [-- --participants 20] [-- --batch 2]
+ * the real face engine; the whole service (api, worker, bot, ftp) runs in this process. The camera
+ * stores its shots over FTP into the ftp role (`--camera http` posts them to the upload API instead).
+ *   npm run bench:live [-- --minutes 10] [-- --backlog 2000] [-- --interval 3] [-- --participants 20] [-- --batch 2] [-- --camera ftp|http]
  */
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +21,7 @@ import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { FakeTelegram, chatOf, mediaOf } from '../test/bot/fake-telegram.js';
 import { prepareBenchPhotos } from './lib/ingest-photos.js';
 import { percentile } from './lib/ingest-probes.js';
-import { createHttpCamera, type LiveCamera } from './lib/http-camera.js';
+import { createFtpCamera, createHttpCamera, type LiveCamera } from './lib/live-camera.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,8 +31,10 @@ const { values: args } = parseArgs({
     participants: { type: 'string', default: '20' },
     batch: { type: 'string', default: '2' },
     'search-every': { type: 'string', default: '2' },
+    camera: { type: 'string', default: 'ftp' },
   },
 });
+const cameraKind = args.camera === 'http' ? 'http' : 'ftp';
 const minutes = Number(args.minutes);
 const backlogCount = Number(args.backlog);
 const intervalS = Number(args.interval);
@@ -81,8 +84,9 @@ try {
     TELEGRAM_BOT_USERNAME: 'facepass_bench_bot',
     LIVE_DELIVERY_BATCH_SECONDS: String(batchS),
     MODEL_DIR: testModelDir(),
+    ...(cameraKind === 'ftp' && { FTP_PORT: '0', FTP_HOST: '127.0.0.1' }),
   });
-  const service = await startService(config, ['api', 'worker', 'bot'], createLogger('silent'));
+  const service = await startService(config, cameraKind === 'ftp' ? ['api', 'worker', 'bot', 'ftp'] : ['api', 'worker', 'bot'], createLogger('silent'));
   cleanup.push(async () => {
     for (const q of ['photos', 'delivery', 'search', 'maintenance'] as const) await service.deps.jobs.queue(q).obliterate({ force: true }).catch(() => undefined);
     await service.stop();
@@ -113,7 +117,20 @@ try {
   await engine.close();
 
   // Some photos to find, then the bot on an idle service: selfie → first album (throttler on, as in production).
-  const camera: LiveCamera = createHttpCamera({ api, authorization, eventId: event.id }); // ← the FTP camera plugs in here
+  // The camera pushes over FTP to the ftp role (as camera bodies do); `--camera http` posts to the upload API instead.
+  const camera: LiveCamera =
+    cameraKind === 'http'
+      ? createHttpCamera({ api, authorization, eventId: event.id })
+      : await (async () => {
+          const { credential, password } = await deps.services.ftpCredentials.create(photographer.id, event.id, 'bench camera');
+          return createFtpCamera({
+            host: '127.0.0.1',
+            port: service.ftp!.port,
+            user: credential.username,
+            password,
+            findByHash: async (sha256) => (await deps.repositories.photos.findByHash(event.id, sha256))?.id,
+          });
+        })();
   cleanup.push(() => camera.close());
   const warm: number[] = [];
   for (let i = 0; i < 4; i++) warm.push(await camera.shoot(await shot([folks[(2 * i) % folks.length]!, folks[(2 * i + 1) % folks.length]!], 1000 + i), `warm-${i}.jpg`));

@@ -123,11 +123,25 @@ export async function startFtpServer(deps: {
 
   // Connections open now: ftp-srv's close() can leave a passive data socket and its server behind.
   const open = new Set<FtpConnection>();
+  type Connector = { dataSocket?: net.Socket | null; dataServer?: net.Server | null };
+  /**
+   * Ends a connection's passive data socket and listener. ftp-srv leaves them open when the control
+   * connection goes away mid-transfer (a camera losing Wi-Fi): the paused data socket never sees
+   * its end, and each such drop would keep a port and a socket for good.
+   */
+  const dropData = (connection: FtpConnection): void => {
+    const c = connection as unknown as { connector?: Connector };
+    c.connector?.dataSocket?.destroy();
+    c.connector?.dataServer?.close();
+  };
   // 'connect' is emitted by ftp-srv but missing from its typings.
   (server as EventEmitter).on('connect', ({ connection, newConnectionCount }: { connection: FtpConnection; newConnectionCount: number }) => {
     const socket = (connection as unknown as { commandSocket: net.Socket }).commandSocket;
     open.add(connection);
-    socket.once('close', () => open.delete(connection));
+    socket.once('close', () => {
+      open.delete(connection);
+      dropData(connection);
+    });
     localAddressOf.set(plainAddress(socket.remoteAddress), plainAddress(socket.localAddress));
     if (newConnectionCount > ftp.maxConnections) {
       logger.warn({ address: plainAddress(socket.remoteAddress), limit: ftp.maxConnections }, 'ftp connection refused: too many connections');
@@ -219,12 +233,9 @@ export async function startFtpServer(deps: {
     port,
     events,
     close: async () => {
-      type Connector = { dataSocket?: net.Socket | null; dataServer?: net.Server | null };
       for (const connection of open) {
-        const c = connection as unknown as { connector?: Connector; commandSocket?: net.Socket };
-        c.connector?.dataSocket?.destroy();
-        c.connector?.dataServer?.close();
-        c.commandSocket?.destroy();
+        dropData(connection);
+        (connection as unknown as { commandSocket?: net.Socket }).commandSocket?.destroy();
       }
       await server.close();
     },
