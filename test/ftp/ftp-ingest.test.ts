@@ -58,8 +58,9 @@ describe('camera FTP ingest: a real FTP client on loopback', () => {
     await ftp.close();
     await pipeline.close();
     await t.close();
-    // KNOWN LEAK (see report): a passive data socket of ftp-srv can outlive server.close(); without
-    // this the test process never exits. Unref'd: fires only when something is still holding the loop.
+    // Known leak: after a test drops a connection mid-transfer, ftp-srv can keep one passive data
+    // listener and its accepted socket open past close(); not traced yet. The unref'd timer fires only
+    // when something still holds the event loop, so a clean exit is not delayed.
     setTimeout(() => process.exit(), 3000).unref();
   });
 
