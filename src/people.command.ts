@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { EventCoverage as Coverage } from './services/insights.service.js';
 
 interface Person {
   id: number;
@@ -6,14 +7,6 @@ interface Person {
   face_count: number;
   photo_count: number;
   representative: { photo_id: number; thumbnail_url: string | null } | null;
-}
-interface Coverage {
-  persons: number;
-  single_photo: number;
-  many_photos: number;
-  hidden: number;
-  unassigned_faces: number;
-  participants_without_photos: number;
 }
 
 /**
