@@ -10,6 +10,7 @@
  */
 import sharp from 'sharp';
 import { toStorageVector } from '../src/vision/index.js';
+import { storedLiteral } from '../src/repositories/stored-vector.js';
 import { createTestApp } from '../test/helpers/app.js';
 import { startPipeline } from '../test/helpers/pipeline.js';
 import { johns } from '../test/helpers/dev-event.js';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
         if (isTarget) targets.add(row.id);
         return [0, 1, 2].map((f) => {
           const v = isTarget && f === 0 ? unit(personVector.map((x) => x + gauss() * 0.01)) : unit(Array.from({ length: personVector.length }, gauss));
-          return { face_id: row.id, event_id: event.id, embedding: `[${toStorageVector(Float32Array.from(v)).join(',')}]`, bbox_x: 0, bbox_y: 0, bbox_width: 100, bbox_height: 100, detection_score: 0.9, model_pack: engine.packId };
+          return { face_id: row.id, event_id: event.id, embedding: storedLiteral(engine.packId, toStorageVector(Float32Array.from(v))), bbox_x: 0, bbox_y: 0, bbox_width: 100, bbox_height: 100, detection_score: 0.9, model_pack: engine.packId };
         });
       });
       await deps.dbs.vector.insertInto('face_embeddings').values(values).execute();
