@@ -73,6 +73,18 @@ const UNIQUE_VIOLATION = '23505';
 const livePhoto = (db: Kysely<MainDatabase>, id: number) =>
   db.selectFrom('faces').innerJoin('events', 'events.id', 'faces.event_id').select('faces.id').where('faces.id', '=', id).where('events.deleted_at', 'is', null);
 
+/** Photos of live events that have not moved since `before`, by id after `afterId`: one page of a sweep's scan. */
+const stalePage = (db: Kysely<MainDatabase>, before: Date, page: { afterId: number; limit: number }) =>
+  db
+    .selectFrom('faces')
+    .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
+    .where('id', '>', page.afterId)
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
+    )
+    .orderBy('id')
+    .limit(page.limit);
+
 export function createPhotoRepository(db: Kysely<MainDatabase>) {
   return {
     /**
@@ -222,19 +234,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
      * since `before` (the ingest sweep re-queues the lost ones), by id after `afterId`.
      */
     async listRefinePending(before: Date, page: { afterId: number; limit: number }): Promise<{ id: number; event_id: number; s3_key: string }[]> {
-      return db
-        .selectFrom('faces')
-        .select(['id', 'event_id', 's3_key'])
-        .where('refine_pending', '=', true)
-        .where('status', '=', 'done')
-        .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
-        .where('id', '>', page.afterId)
-        .where(({ exists, selectFrom }) =>
-          exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
-        )
-        .orderBy('id')
-        .limit(page.limit)
-        .execute();
+      return stalePage(db, before, page).select(['id', 'event_id', 's3_key']).where('refine_pending', '=', true).where('status', '=', 'done').execute();
     },
 
     /** True while the photo exists and its event is not deleted (processing checks before writing). */
@@ -325,18 +325,7 @@ export function createPhotoRepository(db: Kysely<MainDatabase>) {
       before: Date,
       page: { afterId: number; limit: number },
     ): Promise<{ id: number; event_id: number; s3_key: string; requeues: number; live: boolean }[]> {
-      return db
-        .selectFrom('faces')
-        .select(['id', 'event_id', 's3_key', 'requeues', 'live'])
-        .where('status', 'in', ['pending', 'processing'])
-        .where(sql<Date>`coalesce(updated_at, created_at)`, '<', before)
-        .where('id', '>', page.afterId)
-        .where(({ exists, selectFrom }) =>
-          exists(selectFrom('events').select('events.id').whereRef('events.id', '=', 'faces.event_id').where('events.deleted_at', 'is', null)),
-        )
-        .orderBy('id')
-        .limit(page.limit)
-        .execute();
+      return stalePage(db, before, page).select(['id', 'event_id', 's3_key', 'requeues', 'live']).where('status', 'in', ['pending', 'processing']).execute();
     },
 
     /**
