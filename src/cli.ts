@@ -15,8 +15,9 @@ import { createAccountService } from './services/account.service.js';
 import { DomainError } from './errors.js';
 import { registerVisionCommands } from './vision/cli.js';
 import { registerUploadCommand } from './uploader/upload.command.js';
-import { registerPeopleCommand } from './people.command.js';
+import { registerPeopleCommand } from './uploader/people.command.js';
 import { registerFtpCommand } from './uploader/ftp-accounts.command.js';
+import { registerRetryCommand } from './uploader/retry.command.js';
 
 /** Photographer administration, either directly on the database or through the running embedded server. */
 interface PhotographerAdmin {
@@ -219,6 +220,7 @@ export function buildCli(env: Record<string, string | undefined>): Command {
     });
   registerVisionCommands(program, () => config().modelDir);
   registerUploadCommand(program, env);
+  registerRetryCommand(program, env);
   registerPeopleCommand(program, env);
   registerFtpCommand(program, env);
   return program;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { EventCoverage } from '../services/insights.service.js';
 
 /** The FacePass API answered with an error (or could not be reached: `status` 0). */
 export class ApiError extends Error {
@@ -69,6 +70,18 @@ export interface FtpAccountAnswer {
   server?: { host: string; port: number; tls: boolean; passive_mode: boolean };
 }
 
+/** A person (face cluster) of an event, as GET /events/{id}/persons lists it. */
+export interface PersonAnswer {
+  id: number;
+  hidden: boolean;
+  face_count: number;
+  photo_count: number;
+  representative: { photo_id: number; thumbnail_url: string | null } | null;
+}
+
+/** The event's coverage, from GET /events/{id}/insights. */
+export type CoverageAnswer = EventCoverage;
+
 /** The few calls the uploader makes, authenticated with a photographer's API key. */
 export interface FacePassClient {
   /** SHA-256 (hex) of every photo already in the event. */
@@ -80,6 +93,14 @@ export interface FacePassClient {
   failedPhotos(eventId: number): Promise<FailedPhoto[]>;
   /** Every photo of the event still pending or processing. */
   unfinishedPhotos(eventId: number): Promise<UnfinishedPhoto[]>;
+  /** Queues every failed photo of the event again; how many were requeued. */
+  retryFailed(eventId: number): Promise<number>;
+  /** Queues one failed photo again (409 `photo_not_failed` when it is not failed). */
+  retryPhoto(photoId: number): Promise<void>;
+  /** The event's persons (face clusters). */
+  persons(eventId: number): Promise<PersonAnswer[]>;
+  /** How well the event's people are covered (from its insights). */
+  coverage(eventId: number): Promise<CoverageAnswer>;
   /** Camera FTP accounts of the event. */
   ftpAccounts: {
     create(eventId: number, label?: string): Promise<FtpAccountAnswer>;
@@ -154,12 +175,18 @@ export function createFacePassClient(options: { url: string; apiKey: string }): 
       return (await call<EventProgressAnswer>('GET', `/events/${eventId}/progress`)).json;
     },
     failedPhotos: (eventId) => byStatus<FailedPhoto>(eventId, 'failed'),
+    persons: async (eventId) => (await call<{ items: PersonAnswer[] }>('GET', `/events/${eventId}/persons`)).json.items,
+    coverage: async (eventId) => (await call<{ coverage: CoverageAnswer }>('GET', `/events/${eventId}/insights`)).json.coverage,
     ftpAccounts: {
       create: async (eventId, label) => (await call<FtpAccountAnswer>('POST', `/events/${eventId}/ftp-credentials`, label ? { label } : {})).json,
       list: async (eventId) => (await call<FtpAccountAnswer[]>('GET', `/events/${eventId}/ftp-credentials`)).json,
       revoke: async (eventId, accountId) => {
         await call('DELETE', `/events/${eventId}/ftp-credentials/${accountId}`);
       },
+    },
+    retryFailed: async (eventId) => (await call<{ requeued: number }>('POST', `/events/${eventId}/photos/retry-failed`)).json.requeued,
+    retryPhoto: async (photoId) => {
+      await call('POST', `/faces/${photoId}/retry`);
     },
     async unfinishedPhotos(eventId) {
       const photos = [...(await byStatus<UnfinishedPhoto>(eventId, 'pending')), ...(await byStatus<UnfinishedPhoto>(eventId, 'processing'))];

@@ -97,7 +97,7 @@ function explain(error: ApiError, eventId: number): string {
 
 /**
  * Uploads every image file under `paths` to an event: hashes each file (streaming) and skips the
- * ones the server already has, uploads the rest with `concurrency` workers, retries transient
+ * ones the server already has (no hashing when the event has no photo yet), uploads the rest with `concurrency` workers, retries transient
  * failures with backoff, and returns a summary. Throws {@link UploadError} when nothing can be
  * uploaded at all (bad key, unknown event, unreachable server).
  */
@@ -151,14 +151,16 @@ export async function uploadFolder(options: UploadOptions, reporter: UploadRepor
 
   const handle = async (file: ImageFile): Promise<void> => {
     try {
-      const hash = await hashFile(file.path);
-      if (known.has(hash)) {
+      // Into an event without photos nothing can be skipped, and the server stores identical bytes
+      // once anyway: files go without hashing (reading each file twice costs a good part of the time).
+      const hash = known.size > 0 ? await hashFile(file.path) : undefined;
+      if (hash !== undefined && known.has(hash)) {
         progress.skipped++;
-      } else if (claimed.has(hash)) {
+      } else if (hash !== undefined && claimed.has(hash)) {
         // Same bytes twice in the folder: the server would store one photo anyway.
         progress.duplicates++;
       } else {
-        claimed.add(hash);
+        if (hash !== undefined) claimed.add(hash);
         const answer = await withRetry(file.path, () => client.upload(eventId, file.path));
         progress.bytesUploaded += file.size;
         if (answer.duplicate) progress.duplicates++;

@@ -1,18 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { ApiError, createFacePassClient, type FtpAccountAnswer } from './facepass.client.js';
+import type { Command } from 'commander';
+import type { FtpAccountAnswer } from './facepass.client.js';
+import { apiClientFor, explainApiErrors, idArgument as id, withApiOptions, type ApiCommandOptions } from './api-command.js';
 import type { CommandIo } from './upload.command.js';
 
-const id = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 2147483647) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
-
-interface Common {
+interface Common extends ApiCommandOptions {
   event: number;
-  url?: string;
-  key?: string;
-  json?: boolean;
 }
 
 /**
@@ -21,25 +13,9 @@ interface Common {
  */
 export function registerFtpCommand(program: Command, env: Record<string, string | undefined>, io: Pick<CommandIo, 'stdout'> = { stdout: process.stdout }): Command {
   const ftp = program.command('ftp').description("camera FTP accounts of an event (files a camera stores go into the event's photos)");
-  const withCommon = (cmd: Command): Command =>
-    cmd
-      .requiredOption('--event <id>', 'event id', id)
-      .option('--url <base>', 'server URL (default: FACEPASS_URL or http://localhost:8000)')
-      .option('--key <apiKey>', 'photographer API key (default: FACEPASS_API_KEY)')
-      .option('--json', 'print JSON');
-  const clientFor = (opts: Common) => {
-    const apiKey = opts.key || env.FACEPASS_API_KEY;
-    if (!apiKey) throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY');
-    return createFacePassClient({ url: opts.url || env.FACEPASS_URL || 'http://localhost:8000', apiKey });
-  };
-  const explained = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      if (error instanceof ApiError) throw new Error(`${error.message} (${error.status || 'no answer'})`, { cause: error });
-      throw error;
-    }
-  };
+  const withCommon = (cmd: Command): Command => withApiOptions(cmd.requiredOption('--event <id>', 'event id', id));
+  const clientFor = (opts: Common) => apiClientFor(opts, env);
+  const explained = explainApiErrors;
   const line = (a: FtpAccountAnswer): string =>
     `#${a.id}\t${a.username}\t${a.label ?? ''}\t${a.revoked_at ? `revoked ${a.revoked_at}` : a.last_login_at ? `last login ${a.last_login_at}` : 'never used'}`;
 

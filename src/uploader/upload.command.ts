@@ -23,7 +23,7 @@ export interface CommandIo {
   interrupted(): AbortSignal;
 }
 
-const processIo: CommandIo = {
+export const processIo: CommandIo = {
   stdout: process.stdout,
   stderr: process.stderr,
   setExitCode: (code) => {

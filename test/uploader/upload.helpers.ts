@@ -52,12 +52,30 @@ export function recordingReporter(): UploadReporter & { updates: UploadProgress[
 }
 
 /** Runs `facepass upload …` in-process, capturing its output and exit code. */
-export async function runUpload(
+export function runUpload(
   args: string[],
   env: Record<string, string | undefined>,
   /** Stands for Ctrl-C in `--watch` runs. */
   interrupt: AbortSignal = new AbortController().signal,
-): Promise<{ stdout: string; stderr: string; exitCode: number; error?: Error }> {
+): Promise<CommandRun> {
+  return runCommand(registerUploadCommand, ['upload', ...args], env, interrupt);
+}
+
+/** What a command run in-process printed, its exit code, and the error it ended with (if any). */
+export interface CommandRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  error?: Error;
+}
+
+/** Runs one `facepass` command in-process (registered by `register`), capturing its output and exit code. */
+export async function runCommand(
+  register: (program: Command, env: Record<string, string | undefined>, io: CommandIo) => unknown,
+  argv: string[],
+  env: Record<string, string | undefined>,
+  interrupt: AbortSignal = new AbortController().signal,
+): Promise<CommandRun> {
   let stdout = '';
   let stderr = '';
   let exitCode = 0;
@@ -68,9 +86,9 @@ export async function runUpload(
     interrupted: () => interrupt,
   };
   const program = new Command('facepass').exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  registerUploadCommand(program, env, io);
+  register(program, env, io);
   try {
-    await program.parseAsync(['upload', ...args], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     return { stdout, stderr, exitCode: 1, error: error as Error };
   }

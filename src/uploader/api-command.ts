@@ -1,0 +1,44 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ApiError, createFacePassClient, type FacePassClient } from './facepass.client.js';
+
+/** The options every command that talks to the API with a photographer's key shares. */
+export interface ApiCommandOptions {
+  url?: string;
+  key?: string;
+  json?: boolean;
+}
+
+/** Parses a database id (1 … 2^31 − 1) given on the command line. */
+export const idArgument = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 2147483647) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+/** Adds `--url`, `--key` and `--json`. */
+export function withApiOptions(cmd: Command): Command {
+  return (
+    cmd
+      .option('--url <base>', 'server URL (default: FACEPASS_URL or http://localhost:8000)')
+      // No default shown for the key: help output must not print a secret taken from the environment.
+      .option('--key <apiKey>', 'photographer API key (default: FACEPASS_API_KEY)')
+      .option('--json', 'print JSON')
+  );
+}
+
+/** The API client for these options, FACEPASS_URL / FACEPASS_API_KEY filling what was not given. */
+export function apiClientFor(opts: ApiCommandOptions, env: Record<string, string | undefined>): FacePassClient {
+  const apiKey = opts.key || env.FACEPASS_API_KEY;
+  if (!apiKey) throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY (facepass photographer create prints one)');
+  return createFacePassClient({ url: opts.url || env.FACEPASS_URL || 'http://localhost:8000', apiKey });
+}
+
+/** Runs an API call, turning the API's error into one line a person can act on (message and status). */
+export async function explainApiErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ApiError) throw new Error(`${error.message} (${error.status || 'no answer'})`, { cause: error });
+    throw error;
+  }
+}
