@@ -51,15 +51,18 @@ async function sha256(file: File): Promise<string | undefined> {
  * The browser's uploader: PARALLEL uploads at a time, per-file and total progress, retries with
  * backoff on network errors and 5xx, clear errors for 413/415, and files the server already has
  * (same SHA-256 in this event) skipped, so a reload and a second drop resume where the first stopped.
+ * Into an event without photos nothing can be skipped: files go without hashing (the server still
+ * stores identical bytes once).
  */
-export function createUploader(eventId: number, changed: () => void) {
-  // Progress events come by the hundred per second across parallel uploads: the page redraws at
-  // most every 100 ms, so thousands of files never keep the main thread busy.
+export function createUploader(eventId: number) {
+  // Progress events come by the hundred per second across parallel uploads: listeners hear of them
+  // at most every 100 ms, so thousands of files never keep the main thread busy.
+  const listeners = new Set<() => void>();
   let scheduled: ReturnType<typeof setTimeout> | undefined;
   const onChange = () => {
     scheduled ??= setTimeout(() => {
       scheduled = undefined;
-      changed();
+      for (const listener of listeners) listener();
     }, 100);
   };
   const items: UploadItem[] = [];
@@ -94,12 +97,17 @@ export function createUploader(eventId: number, changed: () => void) {
     });
 
   const runOne = async (item: UploadItem): Promise<void> => {
-    item.state = 'hashing';
-    onChange();
-    const hash = await sha256(item.file).catch(() => undefined);
-    if (hash && known?.has(hash)) {
-      item.state = 'skipped';
-      return;
+    // Hashing costs more than the upload itself in Chromium (the file is read through the browser
+    // process): it is only worth it when the event already has photos that could be skipped.
+    let hash: string | undefined;
+    if (known && known.size > 0) {
+      item.state = 'hashing';
+      onChange();
+      hash = await sha256(item.file).catch(() => undefined);
+      if (hash && known.has(hash)) {
+        item.state = 'skipped';
+        return;
+      }
     }
     for (;;) {
       item.attempts++;
@@ -144,8 +152,14 @@ export function createUploader(eventId: number, changed: () => void) {
 
   return {
     items,
+    /** Calls `listener` after changes (at most every 100 ms); returns the unsubscribe. */
+    subscribe(listener: () => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async add(files: { file: File; path: string }[]): Promise<void> {
-      known ??= new Set(await api.hashes(eventId).catch(() => []));
+      // Asked again at every drop: what this page (or another device) uploaded since is skipped too.
+      known = new Set(await api.hashes(eventId).catch(() => [...(known ?? [])]));
       for (const { file, path } of files) {
         // Hidden files of dropped folders (.DS_Store, ._x.jpg) are not photos; anything else goes, and the server judges it.
         if (file.name.startsWith('.')) continue;

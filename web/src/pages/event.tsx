@@ -38,8 +38,16 @@ export function EventPage(props: { id: number; tab: Tab }) {
   );
 }
 
+/** Re-renders the calling component whenever the uploader reports progress. */
+function useUploaderProgress(uploader: Uploader): void {
+  const [, rerender] = useState(0);
+  useEffect(() => uploader.subscribe(() => rerender((n) => n + 1)), [uploader]);
+}
+
 function UploadPanel(props: { uploader: Uploader }) {
   const { uploader } = props;
+  // Only this panel redraws with upload progress: the photo grid beside it does not.
+  useUploaderProgress(uploader);
   const [over, setOver] = useState(false);
   const filesInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
@@ -110,23 +118,34 @@ function UploadPanel(props: { uploader: Uploader }) {
 }
 
 const STATUS_ORDER = ['done', 'processing', 'pending', 'failed'] as const;
+const LIST_REFRESH_WHILE_UPLOADING_MS = 8000;
 /** A photo status in the reader's language. */
 const statusLabel = (status: Photo['status']): string => t(status === 'processing' ? 'statusProcessing' : status);
 
 function PhotosTab(props: { event: EventItem }) {
   const { event } = props;
-  const [, rerender] = useState(0);
-  const uploader = useMemo(() => createUploader(event.id, () => rerender((n) => n + 1)), [event.id]);
+  const uploader = useMemo(() => createUploader(event.id), [event.id]);
   const [photos, setPhotos] = useState<Photo[] | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const [polls, setPolls] = useState(0);
-  const uploading = uploader.totals().active;
+  // This tab re-renders when uploading starts or stops, not on every progress tick.
+  const [uploading, setUploading] = useState(false);
+  useEffect(() => uploader.subscribe(() => setUploading(uploader.totals().active)), [uploader]);
 
+  // The photo list (all pages) is re-read only when the counts moved, and while files are still
+  // being sent at most every LIST_REFRESH_WHILE_UPLOADING_MS: during a big upload the browser's and
+  // the server's time goes to the upload, not to re-listing thousands of photos every poll.
+  const listed = useRef({ key: '', at: 0 });
   const refresh = async () => {
-    const [p, list] = await Promise.all([api.progress(event.id), api.photos(event.id)]);
+    const p = await api.progress(event.id);
     setProgress(p);
-    setPhotos(list);
+    const key = `${p.total}:${p.done}:${p.failed}`;
+    const due = !uploading || performance.now() - listed.current.at >= LIST_REFRESH_WHILE_UPLOADING_MS;
+    if (key !== listed.current.key && due) {
+      listed.current = { key, at: performance.now() };
+      setPhotos(await api.photos(event.id));
+    }
     return p;
   };
   // Polls while uploads run or photos are being processed; stops when everything is done.
