@@ -63,7 +63,14 @@ async function shot(persons: { files: string[] }[], seq: number): Promise<Buffer
   const slot = Math.floor(4000 / persons.length);
   const tiles = await Promise.all(persons.map((p, i) => sharp(p.files[1 + (seq % (p.files.length - 1))]!).rotate().resize(slot - 200, 2400, { fit: 'inside' }).toBuffer().then((input) => ({ input, left: i * slot + 100, top: 300 }))));
   const shade = 80 + ((seq * 37) % 120);
-  return sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: shade, g: shade + 10, b: shade + 20 } } }).composite(tiles).jpeg({ quality: 88 }).toBuffer();
+  // A corner patch coloured by the sequence number: no two shots of a run have the same bytes (the
+  // server would store the second as the first, and its deliveries would be timed from the wrong shot).
+  const mark = { r: seq % 256, g: Math.floor(seq / 256) % 256, b: 128 };
+  const patch = await sharp({ create: { width: 64, height: 64, channels: 3, background: mark } }).png().toBuffer();
+  return sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: shade, g: shade + 10, b: shade + 20 } } })
+    .composite([...tiles, { input: patch, left: 0, top: 0 }])
+    .jpeg({ quality: 88 })
+    .toBuffer();
 }
 
 const work = await tempDir('facepass-bench-live-');
@@ -172,7 +179,7 @@ try {
     Number((await deps.dbs.main.selectFrom('faces').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'in', backlogIds).where('status', 'in', ['done', 'failed']).executeTakeFirstOrThrow()).n);
 
   // The run: camera shots and selfie searches.
-  const shots = new Map<number, { at: number; persons: number[] }>();
+  const shots = new Map<number, { at: number; persons: number[]; n: number }>();
   const searchMs: number[] = [];
   const runStart = Date.now();
   // Only what is sent from here on counts for repeats (the idle bot phase sent search albums to some chats).
@@ -193,7 +200,8 @@ try {
     const bytes = await shot(persons.map((p) => folks[p]!), n);
     const at = Date.now();
     const id = await camera.shoot(bytes, `shot-${n}.jpg`);
-    shots.set(id, { at, persons });
+    if (shots.has(id)) throw new Error(`shot ${n} was stored as photo ${id}, which an earlier shot already is`);
+    shots.set(id, { at, persons, n });
     const next = runStart + (n + 1) * intervalS * 1000;
     if (next > Date.now()) await new Promise((r) => setTimeout(r, next - Date.now()));
   }
@@ -213,8 +221,14 @@ try {
   }
   await new Promise((r) => setTimeout(r, (batchS + 1) * 1000));
 
-  const rows = await deps.dbs.main.selectFrom('participant_deliveries').select(['participant_id', 'face_id', 'status', 'sent_at']).where('event_id', '=', event.id).where('face_id', 'in', ids).execute();
+  const rows = await deps.dbs.main.selectFrom('participant_deliveries').select(['participant_id', 'face_id', 'status', 'sent_at', 'claimed_at']).where('event_id', '=', event.id).where('face_id', 'in', ids).execute();
   const latency = rows.filter((r) => r.status === 'sent' && r.sent_at).map((r) => r.sent_at!.getTime() - shots.get(r.face_id)!.at);
+  // A delivery sent before its shot, or a minute after it, is a fault of the run (or of the service): show it.
+  const odd = rows.filter((r) => r.status === 'sent' && r.sent_at && (r.sent_at.getTime() < shots.get(r.face_id)!.at || r.sent_at.getTime() - shots.get(r.face_id)!.at > 60_000));
+  for (const r of odd.slice(0, 10)) {
+    const shotOf = shots.get(r.face_id)!;
+    console.log(`  odd delivery: photo ${r.face_id} (shot ${shotOf.n} at ${new Date(shotOf.at).toISOString()}) to participant ${r.participant_id}: claimed ${r.claimed_at?.toISOString()}, sent ${r.sent_at!.toISOString()}`);
+  }
   const expected = ids.reduce((n, id) => n + subs.filter((s) => shots.get(id)!.persons.includes(s.person)).length, 0);
   const byChat = new Map(subs.map((s) => [s.chat, s.participantId]));
   // Photos the fake Telegram received per participant vs rows sent: more would be a repeat.

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { QUEUE_NAMES, type QueueName } from '../queue/jobs.js';
 
 /** Job states whose counts are exported per queue. */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
 
 /** How a selfie search in the bot ended. */
 export type BotSearchOutcome = 'results' | 'nothing_found' | 'no_face' | 'unreadable' | 'multiple_faces' | 'rate_limited' | 'timeout' | 'error';

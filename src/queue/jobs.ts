@@ -184,15 +184,24 @@ export function jobIdOf<N extends JobName>(name: N, data: JobOf<N>): string | un
   return undefined;
 }
 
+/** BullMQ priority of backlog photos (non-live uploads): below every job without one. */
+export const BACKLOG_PRIORITY = 10;
+
 /**
  * Options that follow from a job's payload, applied however it is queued (upload, re-queue, sweep).
- * Live photos and refine passes go to the head of the photos queue (BullMQ `lifo`), so a fresh
- * photo is the next one a worker takes however long the backlog behind it is. `lifo` rather than
- * `priority`: the backlog's jobs stay plain waiting jobs (O(1) adds, the usual `waiting` counts),
- * and among live photos the newest goes first, which at a live event is the one people wait for.
+ * The photos queue serves three kinds of work, in this order:
+ *
+ * 1. live photos' first pass, newest first (`lifo`: the head of the wait list): at a live event the
+ *    newest shot is the one people wait for;
+ * 2. small-face passes (`refine-photo`), oldest first (the tail of the wait list): while a camera
+ *    keeps the worker busy, each shot's second pass waits its turn instead of being buried under
+ *    every later shot's, as it was when refines went to the head too (bench:live saw deliveries
+ *    from a second pass held up to the camera's pause);
+ * 3. the backlog (non-live uploads) with a BullMQ `priority`: BullMQ takes prioritised jobs only
+ *    when the wait list is empty, in the order they were added, so the backlog drains first-in
+ *    first-out behind everything live. Its jobs are in the `prioritized` state while they wait.
  */
-export function jobOptionsOf<N extends JobName>(name: N, data: JobOf<N>): { lifo?: boolean } {
-  if (name === 'refine-photo') return { lifo: true };
-  if (name === 'process-photo' && (data as JobOf<'process-photo'>).live) return { lifo: true };
+export function jobOptionsOf<N extends JobName>(name: N, data: JobOf<N>): { lifo?: boolean; priority?: number } {
+  if (name === 'process-photo') return (data as JobOf<'process-photo'>).live ? { lifo: true } : { priority: BACKLOG_PRIORITY };
   return {};
 }

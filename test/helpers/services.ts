@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
+export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
 
 function urlFor(database: string): string {
   const url = new URL(TEST_POSTGRES_URL);

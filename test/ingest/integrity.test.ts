@@ -246,7 +246,7 @@ describe('no photo stays pending or processing forever', () => {
     assert.equal(again.status, 200);
     assert.equal(again.body.duplicate, true);
     assert.equal(again.body.task_id, first.body.task_id);
-    assert.equal(await t.deps.jobs.queue('photos').getJobState(String(again.body.task_id)), 'waiting', 'queued again');
+    assert.equal(await t.deps.jobs.queue('photos').getJobState(String(again.body.task_id)), 'prioritized', 'queued again (behind anything live: the backlog waits prioritised)');
     // A second re-upload while the job waits adds nothing.
     await uploadVia(pipeline.api, owner.headers, eventId, file);
     assert.equal(await t.deps.jobs.queue('photos').count(), 1);

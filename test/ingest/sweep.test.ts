@@ -83,7 +83,7 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
       assert.equal(await queue().remove(up.task_id), 1, 'the queue loses the job');
       const report = await sweepLater();
       assert.equal(report.requeued, 1, `round ${round}`);
-      assert.equal(await queue().getJobState(up.task_id), 'waiting');
+      assert.equal(await queue().getJobState(up.task_id), 'prioritized');
       assert.equal((await photoOf(up.face_id))?.requeues, round);
       assert.equal((await photoOf(up.face_id))?.status, 'pending');
     }
@@ -105,7 +105,7 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
     assert.equal(reports.reduce((n, r) => n + r.requeued, 0), 3);
     for (const up of ups) {
       assert.equal((await photoOf(up.face_id))?.requeues, 1);
-      assert.equal(await queue().getJobState(up.task_id), 'waiting');
+      assert.equal(await queue().getJobState(up.task_id), 'prioritized');
       await queue().remove(up.task_id);
       await t.deps.repositories.photos.markFailed(up.face_id, 'test done with it');
     }
@@ -128,7 +128,7 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
     assert.equal(report.requeued, 1);
     assert.ok(report.queued >= 500);
     assert.equal((await photoOf(stuck))?.requeues, 1);
-    assert.equal(await queue().getJobState(`process-photo-${stuck}`), 'waiting');
+    assert.equal(await queue().getJobState(`process-photo-${stuck}`), 'prioritized');
     await queue().drain();
     await t.deps.dbs.main.updateTable('faces').set({ status: 'failed' }).where('event_id', '=', eventId).execute();
   });
