@@ -77,7 +77,7 @@ describe('event deletion cascade (db_main, db_vector, storage)', () => {
     // and an orphan object without a row exists.
     const [first] = await t.deps.repositories.photos.listKeysBatch(eventId, 1);
     assert.ok(first);
-    await t.deps.repositories.embeddings.deleteByPhotos([first.id]);
+    await t.deps.repositories.embeddings.deleteByPhotos(eventId, [first.id]);
     for (const key of first.keys) await t.deps.storage.delete(key);
     await t.deps.storage.put(`events/${eventId}/orphan.jpg`, Buffer.from('orphan'), 'image/jpeg');
 

@@ -13,6 +13,15 @@ export interface FaceEmbeddingInput {
   cohort?: number | null;
 }
 
+/**
+ * A photo as db_vector addresses it: its id with its event's, so a query reads only the event's
+ * partition (face_embeddings is partitioned by event_id) instead of probing every partition.
+ */
+export interface PhotoRef {
+  faceId: number;
+  eventId: number;
+}
+
 /** An event's face vectors (the pack's own dimensions), for recomputing cohorts. */
 export interface EventVectors {
   rowIds: number[];
@@ -105,11 +114,12 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
     },
 
     /** The stored faces of one photo: their boxes (the refine pass leaves these faces out). */
-    async facesOfPhoto(faceId: number): Promise<{ box: { x: number; y: number; width: number; height: number } }[]> {
+    async facesOfPhoto(photo: PhotoRef): Promise<{ box: { x: number; y: number; width: number; height: number } }[]> {
       const rows = await db
         .selectFrom('face_embeddings')
         .select(['bbox_x', 'bbox_y', 'bbox_width', 'bbox_height'])
-        .where('face_id', '=', faceId)
+        .where('event_id', '=', photo.eventId)
+        .where('face_id', '=', photo.faceId)
         .orderBy('id')
         .execute();
       return rows.map((r) => ({ box: { x: r.bbox_x, y: r.bbox_y, width: r.bbox_width, height: r.bbox_height } }));
@@ -151,9 +161,10 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
         .execute();
     },
 
-    async deleteByPhotos(faceIds: number[]): Promise<number> {
+    /** Deletes the faces of these photos, all of one event. */
+    async deleteByPhotos(eventId: number, faceIds: number[]): Promise<number> {
       if (faceIds.length === 0) return 0;
-      const result = await db.deleteFrom('face_embeddings').where('face_id', 'in', faceIds).executeTakeFirst();
+      const result = await db.deleteFrom('face_embeddings').where('event_id', '=', eventId).where('face_id', 'in', faceIds).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
 
@@ -182,11 +193,12 @@ export function createEmbeddingRepository(db: Kysely<VectorDatabase>) {
       return Number(row.n);
     },
 
-    async countByPhoto(faceId: number): Promise<number> {
+    async countByPhoto(photo: PhotoRef): Promise<number> {
       const row = await db
         .selectFrom('face_embeddings')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('face_id', '=', faceId)
+        .where('event_id', '=', photo.eventId)
+        .where('face_id', '=', photo.faceId)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },

@@ -37,7 +37,7 @@ export function createEventCleanupService(deps: {
         const batch = await photos.listKeysBatch(eventId, BATCH);
         if (batch.length === 0) break;
         const ids = batch.map((p) => p.id);
-        report.embeddings += await embeddings.deleteByPhotos(ids);
+        report.embeddings += await embeddings.deleteByPhotos(eventId, ids);
         for (const key of batch.flatMap((p) => p.keys)) {
           await storage.delete(key);
           report.objects += 1;

@@ -173,7 +173,7 @@ export function createPhotoProcessingService(deps: {
       });
       if (!stillThere) {
         // The photo or its event was deleted while we worked: take back what this run wrote.
-        await embeddings.deleteByPhotos([photo.id]);
+        await embeddings.deleteByPhotos(photo.event_id, [photo.id]);
         await Promise.all([storage.delete(keys.preview), storage.delete(keys.thumbnail)]);
         return { status: 'skipped', reason: 'photo deleted during processing' };
       }
@@ -203,7 +203,7 @@ export function createPhotoProcessingService(deps: {
         throw error;
       }
       const target = { faceId: photo.id, eventId: photo.event_id, modelPack: engine.packId };
-      const stored = await embeddings.facesOfPhoto(photo.id);
+      const stored = await embeddings.facesOfPhoto({ faceId: photo.id, eventId: photo.event_id });
       let analysis;
       try {
         analysis = await engine.analyze(original, { ...engineOptions, pass: 'fine', knownBoxes: stored.map((f) => f.box) });
@@ -225,7 +225,7 @@ export function createPhotoProcessingService(deps: {
       const confidence = Math.max(photo.confidence, ...analysis.faces.map((f) => f.score));
       if (!(await photos.markRefined(photo.id, { face_count: faces, confidence }))) {
         // Deleted while we worked: the deletion cascade removes every embedding of the photo.
-        await embeddings.deleteByPhotos([photo.id]);
+        await embeddings.deleteByPhotos(photo.event_id, [photo.id]);
         return { status: 'skipped', reason: 'photo deleted during processing' };
       }
       return { status: 'done', faces, added: analysis.faces.length };
@@ -267,7 +267,7 @@ export function createPhotoProcessingService(deps: {
         confidence: analysis.faces.reduce((best, f) => Math.max(best, f.score), 0),
       });
       // Deleted or re-processed meanwhile: whatever now holds the photo wrote (or purges) its rows.
-      if (!recorded && !(await photos.isLive(photo.id))) await embeddings.deleteByPhotos([photo.id]);
+      if (!recorded && !(await photos.isLive(photo.id))) await embeddings.deleteByPhotos(photo.event_id, [photo.id]);
       return { status: 'done', faces: analysis.faces.length, timings: { fetch_ms: 0, analyze_ms, previews_ms: 0, db_ms: elapsed(db0) } };
     },
   };

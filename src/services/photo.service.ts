@@ -223,7 +223,7 @@ export function createPhotoService(deps: {
     async remove(photographerId: number, photoId: number): Promise<void> {
       const photo = await photos.findById(photoId);
       if (!photo || !(await events.findOwned(photographerId, photo.event_id))) throw new NotFoundError('Photo');
-      await embeddings.deleteByPhotos([photo.id]);
+      await embeddings.deleteByPhotos(photo.event_id, [photo.id]);
       for (const key of [photo.s3_key, photo.preview_key, photo.thumbnail_key]) if (key) await storage.delete(key);
       await photos.deleteByIds([photo.id]);
     },

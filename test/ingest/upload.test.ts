@@ -68,7 +68,7 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     assert.ok(photo.face_count >= 2, `faces found: ${photo.face_count}`);
     assert.ok(photo.confidence > 0.5 && photo.confidence <= 1);
     assert.ok(photo.width && photo.height);
-    assert.equal(await t.deps.repositories.embeddings.countByPhoto(photoId), photo.face_count);
+    assert.equal(await t.deps.repositories.embeddings.countByPhoto({ faceId: photoId, eventId }), photo.face_count);
     const rows = await t.deps.dbs.vector.selectFrom('face_embeddings').select(['event_id', 'model_pack', 'detection_score']).where('face_id', '=', photoId).execute();
     assert.ok(rows.every((r) => r.event_id === eventId && r.model_pack === engine.packId && r.detection_score > 0));
 
@@ -91,7 +91,7 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     const processing = createPhotoProcessingService({ photos: t.deps.repositories.photos, embeddings: t.deps.repositories.embeddings, storage: t.deps.storage, engine, cohorts });
     const again = await processing.process({ faceId: photoId, s3Key: photo.s3_key, eventId });
     assert.equal(again.status, 'done');
-    assert.equal(await t.deps.repositories.embeddings.countByPhoto(photoId), photo.face_count);
+    assert.equal(await t.deps.repositories.embeddings.countByPhoto({ faceId: photoId, eventId }), photo.face_count);
     assert.equal((await t.deps.storage.list(`events/${eventId}/`)).length, 3, 'original, preview, thumbnail');
 
     const progress = await (await fetch(`${base}/events/${eventId}/progress`, { headers: owner.headers })).json() as Json;
@@ -168,7 +168,7 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     const photo = await t.deps.repositories.photos.findById(res.body.face_id as number);
     assert.equal(photo?.status, 'failed');
     assert.match(photo?.error ?? '', /image/i);
-    assert.equal(await t.deps.repositories.embeddings.countByPhoto(photo!.id), 0);
+    assert.equal(await t.deps.repositories.embeddings.countByPhoto({ faceId: photo!.id, eventId }), 0);
   });
 
   it('deletes one photo with its embeddings and objects; a stranger cannot', async () => {
@@ -176,14 +176,14 @@ describe('photo ingest: upload → storage → process-photo → both databases'
     const res = await upload(owner.headers, [['event_id', String(eventId)], ['file', await fileBlob('2008_002079.jpg'), 'x.jpg']]);
     await waitFor(String(res.body.task_id));
     const id = res.body.face_id as number;
-    assert.ok((await t.deps.repositories.embeddings.countByPhoto(id)) > 0);
+    assert.ok((await t.deps.repositories.embeddings.countByPhoto({ faceId: id, eventId })) > 0);
     const denied = await fetch(`${base}/faces/${id}`, { method: 'DELETE', headers: stranger.headers });
     assert.equal(denied.status, 404);
     assert.ok(await t.deps.repositories.photos.findById(id));
     const ok = await fetch(`${base}/faces/${id}`, { method: 'DELETE', headers: owner.headers });
     assert.equal(ok.status, 204);
     assert.equal(await t.deps.repositories.photos.findById(id), undefined);
-    assert.equal(await t.deps.repositories.embeddings.countByPhoto(id), 0);
+    assert.equal(await t.deps.repositories.embeddings.countByPhoto({ faceId: id, eventId }), 0);
     assert.deepEqual(await t.deps.storage.list(`events/${eventId}/`), []);
     assert.equal((await fetch(`${base}/faces/${id}`, { method: 'DELETE', headers: owner.headers })).status, 404);
   });
