@@ -2,12 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { groupPhoto, johns } from '../helpers/dev-event.js';
-import { testModelDir } from '../vision/fixtures.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
+import { FAIL_ON_FIRST_SWEEP, failedUploads, startRealWorkers } from '../helpers/failed-photos.js';
 import { jobIdOf } from '../../src/queue/jobs.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
 
 interface PhotoAnswer { id: number; status: string; error: string | null; face_count: number }
 
@@ -19,38 +15,22 @@ interface PhotoAnswer { id: number; status: string; error: string | null; face_c
 describe('retrying failed photos', () => {
   let t: TestApp;
   let pipeline: TestPipeline;
-  let engine: FaceEngine | undefined;
-  let workers: JobWorkers | undefined;
+  let workers: { close(): Promise<void> } | undefined;
   let alice: { id: number; headers: { authorization: string } };
   let bob: { id: number; headers: { authorization: string } };
   let eventId: number;
-  const failed: number[] = [];
+  let failed: number[] = [];
 
   before(async () => {
-    // SWEEP_MAX_REQUEUES=0: the first sweep that finds a photo without a job marks it failed.
-    t = await createTestApp({ env: { SWEEP_MAX_REQUEUES: '0', SWEEP_LEASE_SECONDS: '600' } });
+    t = await createTestApp({ env: FAIL_ON_FIRST_SWEEP });
     pipeline = await startPipeline(t); // no worker yet: uploads stay queued
     alice = await t.photographer();
     bob = await t.photographer();
     eventId = (await t.app.inject({ method: 'POST', url: '/api/v1/events/', headers: alice.headers, payload: { name: 'Retry' } })).json<{ id: number }>().id;
-    const people = await johns();
-    for (let i = 0; i < 3; i++) {
-      const form = new FormData();
-      form.append('event_id', String(eventId));
-      form.append('file', new Blob([await groupPhoto([people[i]!.files[i]!], i)]), `r${i}.jpg`);
-      const res = await fetch(`${pipeline.api}/faces/upload`, { method: 'POST', headers: alice.headers, body: form });
-      assert.equal(res.status, 201);
-      const up = (await res.json()) as { face_id: number; task_id: string };
-      // The queue loses the job (Redis flushed, say); the sweep then gives up on the photo.
-      assert.equal(await t.deps.jobs.queue('photos').remove(up.task_id), 1);
-      failed.push(up.face_id);
-    }
-    const report = await t.deps.services.ingestSweep.sweep(new Date(Date.now() + 601_000));
-    assert.equal(report.failed, 3);
+    failed = await failedUploads(t, pipeline.api, alice, eventId, 3);
   });
   after(async () => {
     await workers?.close();
-    await engine?.close();
     await pipeline.close();
     await t.close();
   });
@@ -72,16 +52,8 @@ describe('retrying failed photos', () => {
 
   it('processes a failed photo again: pending at once, then done with its faces', async () => {
     // The worker is back.
-    engine = await createFaceEngine({ modelDir: testModelDir() });
     await pipeline.events('photos'); // read the queue's events before the job can finish
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine }),
-      logger: t.deps.logger,
-      metrics: t.deps.metrics,
-    });
+    workers = await startRealWorkers(t);
     assert.match((await photo(failed[0]!)).error ?? '', /job was lost/);
     const res = await retry(failed[0]!);
     assert.equal(res.statusCode, 202);

@@ -2,13 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { groupPhoto, johns } from '../helpers/dev-event.js';
-import { testModelDir } from '../vision/fixtures.js';
+import { FAIL_ON_FIRST_SWEEP, failedUploads, startRealWorkers } from '../helpers/failed-photos.js';
 import { keyOf, newEvent, runCommand } from './upload.helpers.js';
 import { registerRetryCommand } from '../../src/uploader/retry.command.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
 
 /**
  * `facepass retry`: the console's retry buttons for scripts. Photos failed by a cause that went away
@@ -18,36 +14,22 @@ import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
 describe('facepass retry', () => {
   let t: TestApp;
   let pipeline: TestPipeline;
-  let engine: FaceEngine | undefined;
-  let workers: JobWorkers | undefined;
+  let workers: { close(): Promise<void> } | undefined;
   let owner: Awaited<ReturnType<TestApp['photographer']>>;
   let env: Record<string, string>;
   let eventId: number;
-  const failed: number[] = [];
+  let failed: number[] = [];
 
   before(async () => {
-    // SWEEP_MAX_REQUEUES=0: the first sweep that finds a photo without a job marks it failed.
-    t = await createTestApp({ env: { SWEEP_MAX_REQUEUES: '0', SWEEP_LEASE_SECONDS: '600' } });
+    t = await createTestApp({ env: FAIL_ON_FIRST_SWEEP });
     pipeline = await startPipeline(t); // no worker yet: uploads stay queued
     owner = await t.photographer();
     env = { FACEPASS_URL: pipeline.api.replace(/\/api\/v1$/, ''), FACEPASS_API_KEY: keyOf(owner) };
     eventId = await newEvent(t, owner, { name: 'Retry CLI' });
-    const people = await johns();
-    for (let i = 0; i < 2; i++) {
-      const form = new FormData();
-      form.append('event_id', String(eventId));
-      form.append('file', new Blob([await groupPhoto([people[i]!.files[0]!], i)]), `c${i}.jpg`);
-      const res = await fetch(`${pipeline.api}/faces/upload`, { method: 'POST', headers: owner.headers, body: form });
-      assert.equal(res.status, 201);
-      const up = (await res.json()) as { face_id: number; task_id: string };
-      assert.equal(await t.deps.jobs.queue('photos').remove(up.task_id), 1);
-      failed.push(up.face_id);
-    }
-    assert.equal((await t.deps.services.ingestSweep.sweep(new Date(Date.now() + 601_000))).failed, 2);
+    failed = await failedUploads(t, pipeline.api, owner, eventId, 2);
   });
   after(async () => {
     await workers?.close();
-    await engine?.close();
     await pipeline.close();
     await t.close();
   });
@@ -78,15 +60,7 @@ describe('facepass retry', () => {
   });
 
   it('requeues every failed photo of the event and --wait follows them to done', async () => {
-    engine = await createFaceEngine({ modelDir: testModelDir() });
-    workers = startJobWorkers({
-      connection: t.deps.redis,
-      prefix: t.deps.config.queue.prefix,
-      concurrency: 1,
-      handlers: createJobHandlers(t.deps, { engine }),
-      logger: t.deps.logger,
-      metrics: t.deps.metrics,
-    });
+    workers = await startRealWorkers(t);
     const run = await retry(['--event', String(eventId), '--wait']);
     assert.equal(run.error, undefined, run.error?.message);
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
