@@ -59,11 +59,13 @@ export function createUploader(eventId: number) {
   // at most every 100 ms, so thousands of files never keep the main thread busy.
   const listeners = new Set<() => void>();
   let scheduled: ReturnType<typeof setTimeout> | undefined;
+  const notify = () => {
+    clearTimeout(scheduled);
+    scheduled = undefined;
+    for (const listener of listeners) listener();
+  };
   const onChange = () => {
-    scheduled ??= setTimeout(() => {
-      scheduled = undefined;
-      for (const listener of listeners) listener();
-    }, 100);
+    scheduled ??= setTimeout(notify, 100);
   };
   const items: UploadItem[] = [];
   let known: Set<string> | undefined;
@@ -143,8 +145,10 @@ export function createUploader(eventId: number) {
       void runOne(next).finally(() => {
         running--;
         sample();
-        onChange();
         pump();
+        // The last file done: said at once, not at the next progress tick.
+        if (running === 0) notify();
+        else onChange();
       });
     }
     onChange();
