@@ -1,5 +1,34 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ApiError, createFacePassClient, type FacePassClient } from './facepass.client.js';
+import type { TerminalOutput } from './terminal.reporter.js';
+
+/** Where the command writes and how it reports its exit status; the process by default, captures in tests. */
+export interface CommandIo {
+  stdout: TerminalOutput;
+  stderr: TerminalOutput;
+  setExitCode(code: number): void;
+  /** Aborts when the user asks to stop (Ctrl-C): ends `--watch` cleanly. */
+  interrupted(): AbortSignal;
+}
+
+/** The real process: its stdout and stderr, `process.exitCode`, Ctrl-C. */
+export const processIo: CommandIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+  interrupted: () => {
+    const controller = new AbortController();
+    // The first Ctrl-C finishes the uploads in flight; a second one is the default: exit now.
+    process.once('SIGINT', () => controller.abort());
+    process.once('SIGTERM', () => controller.abort());
+    return controller.signal;
+  },
+};
+
+/** Exit code when `--wait-timeout` passed before processing finished (1 means something failed). */
+export const EXIT_WAIT_TIMEOUT = 2;
 
 /** The options every command that talks to the API with a photographer's key shares. */
 export interface ApiCommandOptions {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { FtpAccountAnswer } from './facepass.client.js';
-import { apiClientFor, explainApiErrors, idArgument as id, withApiOptions, type ApiCommandOptions } from './api-command.js';
-import type { CommandIo } from './upload.command.js';
+import { apiClientFor, explainApiErrors, idArgument as id, withApiOptions, type ApiCommandOptions, type CommandIo } from './api-command.js';
+
 
 interface Common extends ApiCommandOptions {
   event: number;

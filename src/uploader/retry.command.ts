@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { ApiError } from './facepass.client.js';
-import { apiClientFor, explainApiErrors, idArgument, withApiOptions, type ApiCommandOptions } from './api-command.js';
+import { apiClientFor, EXIT_WAIT_TIMEOUT, explainApiErrors, idArgument, processIo, withApiOptions, type ApiCommandOptions, type CommandIo } from './api-command.js';
 import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
 import { createStatusLine, formatProcessingFailures, formatProcessingProgress, formatProcessingTimeout } from './terminal.reporter.js';
-import { EXIT_WAIT_TIMEOUT, processIo, type CommandIo } from './upload.command.js';
+
 
 interface RetryOptions extends ApiCommandOptions {
   event: number;

@@ -3,6 +3,7 @@ import { createFacePassClient } from './facepass.client.js';
 import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
 import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
 import { watchFolder } from './folder.watcher.js';
+import { EXIT_WAIT_TIMEOUT, processIo, type CommandIo } from './api-command.js';
 import {
   createStatusLine,
   createTerminalReporter,
@@ -11,32 +12,7 @@ import {
   formatProcessingProgress,
   formatProcessingTimeout,
   formatUploadSummary,
-  type TerminalOutput,
 } from './terminal.reporter.js';
-
-/** Where the command writes and how it reports its exit status; the process by default, captures in tests. */
-export interface CommandIo {
-  stdout: TerminalOutput;
-  stderr: TerminalOutput;
-  setExitCode(code: number): void;
-  /** Aborts when the user asks to stop (Ctrl-C): ends `--watch` cleanly. */
-  interrupted(): AbortSignal;
-}
-
-export const processIo: CommandIo = {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  setExitCode: (code) => {
-    process.exitCode = code;
-  },
-  interrupted: () => {
-    const controller = new AbortController();
-    // The first Ctrl-C finishes the uploads in flight; a second one is the default: exit now.
-    process.once('SIGINT', () => controller.abort());
-    process.once('SIGTERM', () => controller.abort());
-    return controller.signal;
-  },
-};
 
 const positiveInt =
   (max: number) =>
@@ -57,9 +33,6 @@ interface UploadCommandOptions {
   waitTimeout?: number;
   json?: boolean;
 }
-
-/** Exit code when `--wait-timeout` passed before processing finished (1 means something failed). */
-export const EXIT_WAIT_TIMEOUT = 2;
 
 const silent: UploadReporter = { start: () => {}, update: () => {}, retrying: () => {}, finish: () => {} };
 

@@ -4,7 +4,8 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import type { TestApp } from '../helpers/app.js';
 import { startPipeline } from '../helpers/pipeline.js';
-import { registerUploadCommand, type CommandIo } from '../../src/uploader/upload.command.js';
+import { registerUploadCommand } from '../../src/uploader/upload.command.js';
+import type { CommandIo } from '../../src/uploader/api-command.js';
 import type { UploadProgress, UploadReporter, UploadSummary } from '../../src/uploader/folder.uploader.js';
 
 /** Starts the test app on loopback and returns its base URL (without /api/v1). */
