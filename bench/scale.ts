@@ -98,6 +98,7 @@ function* copyRows(sizes: number[], centers: Float32Array[][]): Generator<Buffer
   const pack = Buffer.from(PACK);
   const rowBytes = 2 + 8 * 2 + (4 + 4 + DIMS * 4) + 6 * 8 + (4 + pack.length);
   const rounds = Math.ceil(Math.max(...sizes) / CHUNK);
+  let photoId = 0;
   for (let r = 0; r < rounds; r++) {
     const parts: Buffer[] = [];
     for (let e = 0; e < sizes.length; e++) {
@@ -107,7 +108,7 @@ function* copyRows(sizes: number[], centers: Float32Array[][]): Generator<Buffer
         const b = Buffer.allocUnsafe(rowBytes);
         let o = b.writeInt16BE(10, 0);
         o = b.writeInt32BE(4, o);
-        o = b.writeInt32BE((e + 1) * 1_000_000 + n, o); // face_id: photo ids unique per face
+        o = b.writeInt32BE(++photoId, o); // face_id: a photo per face, ids in load order (int4, as the column)
         o = b.writeInt32BE(4, o);
         o = b.writeInt32BE(e + 1, o);
         o = b.writeInt32BE(4 + DIMS * 4, o);
