@@ -64,7 +64,7 @@ function migrationSuite(name: string, open: () => Promise<{ dbs: Databases; clea
       const { rows } = await sql<{ t: string }>`
         select format_type(atttypid, atttypmod) as t from pg_attribute
         where attrelid = 'face_embeddings'::regclass and attname = 'embedding'`.execute(vector);
-      assert.equal(rows[0]?.t, 'vector', 'each pack at its own width');
+      assert.equal(rows[0]?.t, 'halfvec', 'each pack at its own width, half precision');
 
       // A 512-d vector round-trips and cosine distance works.
       const v = `[${Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0)).join(',')}]`;

@@ -24,8 +24,8 @@ const indexNameOf = (eventId: number, modelPack: string): string =>
 /**
  * The expression every event index covers and every ANN query orders by: the pack's own
  * dimensions (`subvector` is a no-op on vectors stored at the pack's width, and cuts padded ones of
- * packs stored as given) as `halfvec`. Half precision halves the graph (bytes per face, issue #17);
- * candidates are re-ranked with the exact float distance, so only the walk is approximate.
+ * packs stored as given) as `halfvec` (stored vectors are half precision too, issue #17); the
+ * candidates are re-ranked by their stored distance, so only the walk is approximate.
  */
 export const annExpression = (dimensions: number) => sql`(subvector(embedding, 1, ${sql.lit(dimensions)})::halfvec(${sql.lit(dimensions)}))`;
 /** The query side of {@link annExpression}. */

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../../models/index.js';
 import { annExpression, annQuery, createVectorIndexRepository, type EventVectorIndex } from './vector-index.repository.js';
-import { fromStoredText, storedLiteral } from './stored-vector.js';
+import { fromStoredText, storedVector } from './stored-vector.js';
 
 /** The best face of each matching photo. */
 export interface PhotoMatch {
@@ -33,7 +33,7 @@ const INDEX_CACHE_MAX = 10_000;
  */
 export function annCandidates(query: NearestPhotosQuery, dimensions: number, candidates: number) {
   return sql<{ face_id: number; distance: number }>`
-    select face_id, embedding <=> ${storedLiteral(query.modelPack, query.vector)}::vector as distance
+    select face_id, embedding <=> ${storedVector(query.modelPack, query.vector)} as distance
     from face_embeddings
     where event_id = ${query.eventId} and model_pack = ${query.modelPack}
     order by ${annExpression(dimensions)} <=> ${annQuery(query.vector, dimensions)}
@@ -105,15 +105,15 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
   };
 
   async function exact(query: NearestPhotosQuery): Promise<PhotoMatch[]> {
-    const q = storedLiteral(query.modelPack, query.vector);
+    const q = storedVector(query.modelPack, query.vector);
     // Grouping keeps the planner on the btree: a whole-table ANN index would post-filter and
     // under-fill results (pgvector issue #259).
     const { rows } = await sql<{ face_id: number; distance: number }>`
-      select face_id, min(embedding <=> ${q}::vector) as distance
+      select face_id, min(embedding <=> ${q}) as distance
       from face_embeddings
       where event_id = ${query.eventId}
         and model_pack = ${query.modelPack}
-        and (embedding <=> ${q}::vector) <= ${query.maxDistance}
+        and (embedding <=> ${q}) <= ${query.maxDistance}
       group by face_id
       order by distance asc, face_id asc
       limit ${query.limit}`.execute(db);
@@ -143,7 +143,7 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
    */
   async function ordered<R>(eventId: number, modelPack: string, vector: number[], candidates: number, run: (order: ReturnType<typeof sql>, trx: Kysely<VectorDatabase>) => Promise<R>): Promise<R> {
     const index = await indexes.find(eventId, modelPack);
-    if (!index) return run(sql`embedding <=> ${storedLiteral(modelPack, vector)}::vector`, db);
+    if (!index) return run(sql`embedding <=> ${storedVector(modelPack, vector)}`, db);
     return db.transaction().execute(async (trx) => {
       await sql`select set_config('hnsw.ef_search', ${String(Math.max(efSearch, Math.min(candidates, 1000)))}, true),
         set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
@@ -154,14 +154,14 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
   return {
     /** Faces of the event close to the query, one row per face (the match decision groups them by photo). */
     async nearestFaces(query: NearestFacesQuery): Promise<FaceCandidate[]> {
-      const q = storedLiteral(query.modelPack, query.vector);
+      const q = storedVector(query.modelPack, query.vector);
       const maxDistance = 1 - query.minCosine;
       const within = (limit: number) =>
         ordered(query.eventId, query.modelPack, query.vector, limit, async (order, exec) =>
           (
             await sql<{ id: number; face_id: number; distance: number; cohort_mean: number | null; size: number; yaw: number }>`
               select id, face_id, distance, cohort_mean, size, yaw from (
-                select id, face_id, embedding <=> ${q}::vector as distance, cohort_mean,
+                select id, face_id, embedding <=> ${q} as distance, cohort_mean,
                   least(bbox_width, bbox_height) as size, yaw
                 from face_embeddings
                 where event_id = ${query.eventId} and model_pack = ${query.modelPack}
@@ -182,15 +182,15 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The k highest cosines below `below` (same-person neighbours left out) of a vector within the event. */
     async cohortCosines(query: CohortQuery): Promise<number[]> {
-      const q = storedLiteral(query.modelPack, query.vector);
+      const q = storedVector(query.modelPack, query.vector);
       const minDistance = 1 - query.below;
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
           await sql<{ distance: number }>`
-            select embedding <=> ${q}::vector as distance
+            select embedding <=> ${q} as distance
             from face_embeddings
             where event_id = ${query.eventId} and model_pack = ${query.modelPack}
-              and (embedding <=> ${q}::vector) > ${minDistance}
+              and (embedding <=> ${q}) > ${minDistance}
               ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
             order by ${order}
             limit ${query.k}`.execute(exec)
@@ -200,11 +200,11 @@ export function createVectorSearchRepository(db: Kysely<VectorDatabase>, options
 
     /** The `k` closest faces of the event to a vector (optionally not on one photo), with their vectors. */
     async nearestVectors(query: Omit<CohortQuery, 'below'>): Promise<{ cosine: number; vector: number[] }[]> {
-      const q = storedLiteral(query.modelPack, query.vector);
+      const q = storedVector(query.modelPack, query.vector);
       return ordered(query.eventId, query.modelPack, query.vector, query.k, async (order, exec) =>
         (
           await sql<{ distance: number; v: string }>`
-            select embedding <=> ${q}::vector as distance, embedding::text as v
+            select embedding <=> ${q} as distance, embedding::text as v
             from face_embeddings
             where event_id = ${query.eventId} and model_pack = ${query.modelPack}
               ${query.excludePhoto === undefined ? sql`` : sql`and face_id <> ${query.excludePhoto}`}
