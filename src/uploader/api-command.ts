@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ApiError, createFacePassClient, type FacePassClient } from './facepass.client.js';
-import type { TerminalOutput } from './terminal.reporter.js';
+import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
+import { createStatusLine, formatProcessingFailures, formatProcessingProgress, formatProcessingTimeout, type TerminalOutput } from './terminal.reporter.js';
 
 /** Where the command writes and how it reports its exit status; the process by default, captures in tests. */
 export interface CommandIo {
@@ -70,4 +71,29 @@ export async function explainApiErrors<T>(fn: () => Promise<T>): Promise<T> {
     if (error instanceof ApiError) throw new Error(`${error.message} (${error.status || 'no answer'})`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * `--wait` of `upload` and `retry`: follows the event's processing with a status line on stderr,
+ * then prints the final counts and failures on stdout (unless --json) and, at a timeout, the
+ * photos still unfinished on stderr. The caller sets the exit code from the result.
+ */
+export async function followProcessing(client: FacePassClient, eventId: number, opts: { json?: boolean; waitTimeout?: number }, io: CommandIo): Promise<ProcessingResult> {
+  // With --json on a pipe, stderr stays quiet so scripts see only errors there.
+  const showProgress = !opts.json || io.stderr.isTTY === true;
+  const line = createStatusLine(io.stderr);
+  const started = performance.now();
+  const processing = await explainApiErrors(() =>
+    waitForProcessing(client, eventId, {
+      ...(opts.waitTimeout && { timeoutMs: opts.waitTimeout * 1000 }),
+      onProgress: (p) => showProgress && line.show(formatProcessingProgress(p), p.complete),
+    }),
+  ).finally(() => line.end());
+  if (!opts.json) {
+    // "Every photo was processed" would be untrue at a timeout: only failures are listed then.
+    const failures = processing.timedOut && processing.failures.length === 0 ? '' : `${formatProcessingFailures(processing.failures)}\n`;
+    io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${failures}`);
+  }
+  if (processing.timedOut) io.stderr.write(`${formatProcessingTimeout(Math.round((performance.now() - started) / 1000), processing.unfinished)}\n`);
+  return processing;
 }

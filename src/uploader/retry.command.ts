@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { ApiError } from './facepass.client.js';
-import { apiClientFor, EXIT_WAIT_TIMEOUT, explainApiErrors, idArgument, processIo, withApiOptions, type ApiCommandOptions, type CommandIo } from './api-command.js';
-import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
-import { createStatusLine, formatProcessingFailures, formatProcessingProgress, formatProcessingTimeout } from './terminal.reporter.js';
-
+import { apiClientFor, EXIT_WAIT_TIMEOUT, explainApiErrors, followProcessing, idArgument, processIo, withApiOptions, type ApiCommandOptions, type CommandIo } from './api-command.js';
+import type { ProcessingResult } from './processing.waiter.js';
 
 interface RetryOptions extends ApiCommandOptions {
   event: number;
@@ -62,23 +60,7 @@ export function registerRetryCommand(program: Command, env: Record<string, strin
       for (const r of outcome.refused) io.stdout.write(`  photo #${r.photo_id}: ${r.message} (${r.status})\n`);
     }
 
-    if (opts.wait && outcome.requeued > 0) {
-      const showProgress = !opts.json || io.stderr.isTTY === true;
-      const line = createStatusLine(io.stderr);
-      const started = performance.now();
-      const processing = await explainApiErrors(() =>
-        waitForProcessing(client, opts.event, {
-          ...(opts.waitTimeout && { timeoutMs: opts.waitTimeout * 1000 }),
-          onProgress: (p) => showProgress && line.show(formatProcessingProgress(p), p.complete),
-        }),
-      ).finally(() => line.end());
-      outcome.processing = processing;
-      if (!opts.json) {
-        const failures = processing.timedOut && processing.failures.length === 0 ? '' : `${formatProcessingFailures(processing.failures)}\n`;
-        io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${failures}`);
-      }
-      if (processing.timedOut) io.stderr.write(`${formatProcessingTimeout(Math.round((performance.now() - started) / 1000), processing.unfinished)}\n`);
-    }
+    if (opts.wait && outcome.requeued > 0) outcome.processing = await followProcessing(client, opts.event, opts, io);
 
     if (opts.json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
     if (outcome.processing?.timedOut) io.setExitCode(EXIT_WAIT_TIMEOUT);

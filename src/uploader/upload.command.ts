@@ -1,18 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { createFacePassClient } from './facepass.client.js';
 import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
-import { waitForProcessing, type ProcessingResult } from './processing.waiter.js';
+import type { ProcessingResult } from './processing.waiter.js';
 import { watchFolder } from './folder.watcher.js';
-import { EXIT_WAIT_TIMEOUT, processIo, type CommandIo } from './api-command.js';
-import {
-  createStatusLine,
-  createTerminalReporter,
-  createWatchReporter,
-  formatProcessingFailures,
-  formatProcessingProgress,
-  formatProcessingTimeout,
-  formatUploadSummary,
-} from './terminal.reporter.js';
+import { EXIT_WAIT_TIMEOUT, followProcessing, processIo, type CommandIo } from './api-command.js';
+import { createTerminalReporter, createWatchReporter, formatUploadSummary } from './terminal.reporter.js';
 
 const positiveInt =
   (max: number) =>
@@ -88,23 +80,7 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
       if (!opts.json) io.stdout.write(`${formatUploadSummary(summary)}\n`);
 
       let processing: ProcessingResult | undefined;
-      if (opts.wait && !summary.aborted) {
-        const line = createStatusLine(io.stderr);
-        const started = performance.now();
-        processing = await waitForProcessing(client, opts.event, {
-          ...(opts.waitTimeout && { timeoutMs: opts.waitTimeout * 1000 }),
-          onProgress: (p) => showProgress && line.show(formatProcessingProgress(p), p.complete),
-        });
-        line.end();
-        if (!opts.json) {
-          // "Every photo was processed" would be untrue at a timeout: only failures are listed then.
-          const failures = processing.timedOut && processing.failures.length === 0 ? '' : `${formatProcessingFailures(processing.failures)}\n`;
-          io.stdout.write(`${formatProcessingProgress(processing.progress)}\n${failures}`);
-        }
-        if (processing.timedOut) {
-          io.stderr.write(`${formatProcessingTimeout(Math.round((performance.now() - started) / 1000), processing.unfinished)}\n`);
-        }
-      }
+      if (opts.wait && !summary.aborted) processing = await followProcessing(client, opts.event, opts, io);
 
       if (opts.json) io.stdout.write(`${JSON.stringify({ event_id: opts.event, upload: summary, ...(processing && { processing }) }, null, 2)}\n`);
       const ok = summary.failed.length === 0 && !summary.aborted && (processing?.failures.length ?? 0) === 0;
