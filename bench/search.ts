@@ -2,7 +2,7 @@
  * Vector search on real PostgreSQL + pgvector, per event size, through the service's own code.
  *
  *   npm run bench:search -- [--total 1000000] [--events 1000] [--queries 200] [--dims 128]
- *                           [--index-min 3000] [--global-hnsw] [--keep] [--url postgres://…/postgres]
+ *                           [--index-min 8000] [--global-hnsw] [--keep] [--url postgres://…/postgres]
  *
  * Creates a scratch database, applies the real db_vector migrations and loads `total` synthetic
  * unit vectors across `events` events (sizes log-uniform from 100 to 100,000 faces). Vectors are
@@ -25,6 +25,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { VectorDatabase } from '../models/index.js';
+import { DEFAULT_VECTOR_INDEX_MIN_FACES } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
 import { createVectorIndexRepository } from '../src/repositories/vector-index.repository.js';
@@ -40,7 +41,7 @@ const TOTAL = Number(opt('total', 1_000_000));
 const EVENTS = Number(opt('events', 1000));
 const QUERIES = Number(opt('queries', 200));
 const DIMS = Number(opt('dims', 128));
-const INDEX_MIN = Number(opt('index-min', 3000));
+const INDEX_MIN = Number(opt('index-min', DEFAULT_VECTOR_INDEX_MIN_FACES));
 const GLOBAL_HNSW = args.includes('--global-hnsw');
 const KEEP = args.includes('--keep');
 const EF_SEARCH = args.includes('--ef') ? Number(opt('ef', 0)) : undefined;

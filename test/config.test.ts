@@ -15,7 +15,7 @@ describe('config', () => {
     assert.equal(config.http.port, 8000);
     assert.equal(config.dataDir, path.resolve('./data'));
     assert.equal(config.faceMaxTiles, DEFAULT_MAX_TILES);
-    assert.equal(config.search.indexMinFaces, 3000);
+    assert.equal(config.search.indexMinFaces, 8000);
     assert.equal(loadConfig({ FACE_MAX_TILES: '400' }).faceMaxTiles, 400);
     assert.throws(() => loadConfig({ FACE_MAX_TILES: '0' }), /FACE_MAX_TILES=/);
   });
