@@ -56,11 +56,16 @@ export function withApiOptions(cmd: Command): Command {
   );
 }
 
-/** The API client for these options, FACEPASS_URL / FACEPASS_API_KEY filling what was not given. */
-export function apiClientFor(opts: ApiCommandOptions, env: Record<string, string | undefined>): FacePassClient {
+/** The server and key for these options, FACEPASS_URL / FACEPASS_API_KEY filling what was not given. */
+export function apiTargetFor(opts: Pick<ApiCommandOptions, 'url' | 'key'>, env: Record<string, string | undefined>): { url: string; apiKey: string } {
   const apiKey = opts.key || env.FACEPASS_API_KEY;
   if (!apiKey) throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY (facepass photographer create prints one)');
-  return createFacePassClient({ url: opts.url || env.FACEPASS_URL || 'http://localhost:8000', apiKey });
+  return { url: opts.url || env.FACEPASS_URL || 'http://localhost:8000', apiKey };
+}
+
+/** The API client for these options (see {@link apiTargetFor}). */
+export function apiClientFor(opts: ApiCommandOptions, env: Record<string, string | undefined>): FacePassClient {
+  return createFacePassClient(apiTargetFor(opts, env));
 }
 
 /** Runs an API call, turning the API's error into one line a person can act on (message and status). */

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { FtpAccountAnswer } from './facepass.client.js';
 import { apiClientFor, explainApiErrors, idArgument as id, withApiOptions, type ApiCommandOptions, type CommandIo } from './api-command.js';
 
-
 interface Common extends ApiCommandOptions {
   event: number;
 }

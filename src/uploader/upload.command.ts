@@ -3,7 +3,7 @@ import { createFacePassClient } from './facepass.client.js';
 import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
 import type { ProcessingResult } from './processing.waiter.js';
 import { watchFolder } from './folder.watcher.js';
-import { EXIT_WAIT_TIMEOUT, followProcessing, processIo, type CommandIo } from './api-command.js';
+import { apiTargetFor, EXIT_WAIT_TIMEOUT, followProcessing, processIo, type CommandIo } from './api-command.js';
 import { createTerminalReporter, createWatchReporter, formatUploadSummary } from './terminal.reporter.js';
 
 const positiveInt =
@@ -52,11 +52,7 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
     )
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (paths: string[], opts: UploadCommandOptions) => {
-      const url = opts.url || env.FACEPASS_URL || 'http://localhost:8000';
-      const apiKey = opts.key || env.FACEPASS_API_KEY;
-      if (!apiKey) {
-        throw new Error('No API key: pass --key <apiKey> or set FACEPASS_API_KEY (facepass photographer create prints one)');
-      }
+      const { url, apiKey } = apiTargetFor(opts, env);
       // With --json on a pipe, stderr stays quiet so scripts see only errors there.
       const showProgress = !opts.json || io.stderr.isTTY === true;
       const client = createFacePassClient({ url, apiKey });
