@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { FAIL_ON_FIRST_SWEEP, failedUploads, startRealWorkers } from '../helpers/failed-photos.js';
+import { startPipeline, startRealWorkers, type TestPipeline } from '../helpers/pipeline.js';
+import { FAIL_ON_FIRST_SWEEP, failedUploads } from '../helpers/failed-photos.js';
 import { jobIdOf } from '../../src/queue/jobs.js';
 
 interface PhotoAnswer { id: number; status: string; error: string | null; face_count: number }

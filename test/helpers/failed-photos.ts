@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TestApp } from './app.js';
 import { groupPhoto, johns } from './dev-event.js';
-import { testModelDir } from '../vision/fixtures.js';
-import { startJobWorkers, type JobWorkers } from '../../src/queue/job-worker.js';
-import { createJobHandlers } from '../../src/workers/index.js';
-import { createFaceEngine } from '../../src/vision/index.js';
 
 /** Test-app settings under which the first sweep that finds a photo without a job marks it failed. */
 export const FAIL_ON_FIRST_SWEEP = { SWEEP_MAX_REQUEUES: '0', SWEEP_LEASE_SECONDS: '600' };
@@ -30,23 +26,4 @@ export async function failedUploads(t: TestApp, api: string, owner: { headers: {
   const report = await t.deps.services.ingestSweep.sweep(new Date(Date.now() + 601_000));
   assert.equal(report.failed, count);
   return ids;
-}
-
-/** The workers coming back: every job handler with the real engine, one job at a time. */
-export async function startRealWorkers(t: TestApp): Promise<{ close(): Promise<void> }> {
-  const engine = await createFaceEngine({ modelDir: testModelDir() });
-  const workers: JobWorkers = startJobWorkers({
-    connection: t.deps.redis,
-    prefix: t.deps.config.queue.prefix,
-    concurrency: 1,
-    handlers: createJobHandlers(t.deps, { engine }),
-    logger: t.deps.logger,
-    metrics: t.deps.metrics,
-  });
-  return {
-    async close() {
-      await workers.close();
-      await engine.close();
-    },
-  };
 }

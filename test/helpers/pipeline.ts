@@ -22,6 +22,24 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
+/** Every job handler with the real engine, one job at a time, searches first through the search gate (as in src/main.ts). */
+export async function startRealWorkers(t: TestApp, options: { sender?: LivePhotoSender } = {}): Promise<{ engine: FaceEngine; close(): Promise<void> }> {
+  const engine = await createFaceEngine({ modelDir: testModelDir() });
+  const searchGate = createSearchGate(t.deps.redis, { prefix: t.deps.config.queue.prefix, maxWaitMs: t.deps.config.search.firstMaxWaitMs });
+  const workers = startTestWorkers(t, createJobHandlers(t.deps, { engine, searchGate, ...(options.sender && { sender: options.sender }) }));
+  return {
+    engine,
+    async close() {
+      await workers.close();
+      await engine.close();
+    },
+  };
+}
+
+function startTestWorkers(t: TestApp, handlers: JobHandlers): JobWorkers {
+  return startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger, metrics: t.deps.metrics });
+}
+
 /**
  * Starts the pipeline around a test app. `workers: true` runs every job handler with the real
  * engine (and live delivery through `sender`); `handlers` runs only the ones given; neither runs no
@@ -31,13 +49,8 @@ export async function startPipeline(
   t: TestApp,
   options: { workers?: boolean; handlers?: JobHandlers; sender?: LivePhotoSender } = {},
 ): Promise<TestPipeline> {
-  const engine = options.workers ? await createFaceEngine({ modelDir: testModelDir() }) : undefined;
-  // As in src/main.ts: searches first, through the search gate.
-  const searchGate = createSearchGate(t.deps.redis, { prefix: t.deps.config.queue.prefix, maxWaitMs: t.deps.config.search.firstMaxWaitMs });
-  const handlers = options.handlers ?? (engine ? createJobHandlers(t.deps, { engine, searchGate, ...(options.sender && { sender: options.sender }) }) : undefined);
-  const workers: JobWorkers | undefined = handlers
-    ? startJobWorkers({ connection: t.deps.redis, prefix: t.deps.config.queue.prefix, concurrency: 1, handlers, logger: t.deps.logger, metrics: t.deps.metrics })
-    : undefined;
+  const real = options.workers && !options.handlers ? await startRealWorkers(t, { sender: options.sender }) : undefined;
+  const workers: { close(): Promise<void> } | undefined = real ?? (options.handlers ? startTestWorkers(t, options.handlers) : undefined);
   const listeners = new Map<QueueName, { queueEvents: QueueEvents; connection: Redis }>();
   const events = async (queue: QueueName): Promise<QueueEvents> => {
     let entry = listeners.get(queue);
@@ -59,7 +72,7 @@ export async function startPipeline(
   const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
   return {
     api,
-    engine,
+    engine: real?.engine,
     events,
     async waitForJob(queue, jobId, timeoutMs = 120_000) {
       const queueEvents = await events(queue);
@@ -73,7 +86,6 @@ export async function startPipeline(
         await connection.quit();
       }
       await workers?.close();
-      await engine?.close();
     },
   };
 }
