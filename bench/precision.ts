@@ -1,6 +1,6 @@
 /**
  * Precision at event scale (issue #12): does a selfie search return the participant's photos, and
- * only theirs, as the event grows?   npm run bench:precision [-- --fit | --pairs]
+ * only theirs, as the event grows?   npm run bench:precision [-- --fit | --pairs] [--flip]
  *
  * Corpus (bench/lib/precision-corpus.ts, built once and cached): every face photo on this machine
  * (faces-dev, dlib johns/ and faces/, face-api's demo photos) cut into labelled crops and
@@ -19,13 +19,14 @@
  * (test/search/match-decision.test.ts checks they agree).
  */
 import path from 'node:path';
-import { createFaceEngine } from '../src/vision/index.js';
+import { FaceApiEngine } from '../src/vision/faceapi-pack.js';
 import { cosineToSimilarity } from '../src/vision/similarity-calibration.js';
 import { cohortFromSimilarities, computeFaceCohorts } from '../src/services/face-cohort.service.js';
 import { LIVE_THRESHOLD, matchPolicyFor, matchSimilarity, OPERATING_POINT, type MatchPolicy } from '../src/services/match-decision.js';
 import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { loadPrecisionCorpus, type Corpus, type CorpusFace } from './lib/precision-corpus.js';
-import { atRecall, atThreshold, cohorts, eventOf, scorePhotos, type EventMatrix } from './lib/precision-eval.js';
+import { atRecall, atThreshold, cohorts, eventOf, scorePhotos, type EventMatrix, type Query } from './lib/precision-eval.js';
+import { fuseTemplates, templatesAgree } from '../src/services/selfie-search.service.js';
 import { identityEvent } from './lib/identity-event.js';
 
 const SIZES = [50, 200, 1000, 2000, 5000];
@@ -64,7 +65,10 @@ function printGenuinePairRecall(events: { label: string; corpus: Corpus }[]): vo
 }
 
 const started = performance.now();
-const engine = await createFaceEngine({ modelDir: testModelDir(), intraOpThreads: 2 });
+const engine = await FaceApiEngine.create({ modelDir: testModelDir(), intraOpThreads: 2 });
+// --flip: every face embedded with its mirror image too (FaceApiEngine.flipAverage), on a corpus of its own.
+const flip = process.argv.includes('--flip');
+engine.flipAverage = flip;
 // The small identity-only events of the issue's genuine-pair check, with the same engine.
 const identityEvents = [
   { label: 'dlib johns/', corpus: await identityEvent(engine, path.join(await devDataDir(), 'johns')) },
@@ -77,7 +81,7 @@ if (process.argv.includes('--pairs')) {
 }
 const corpus: Corpus = await loadPrecisionCorpus({
   engine,
-  cacheDir: path.resolve('test/.fixtures/precision'),
+  cacheDir: path.resolve(flip ? 'test/.fixtures/precision-flip' : 'test/.fixtures/precision'),
   devDir: await devDataDir(),
   facesDevDir: path.resolve('../shared/data/faces-dev'),
   demoDir: path.resolve('node_modules/@vladmandic/face-api/demo'),
@@ -97,6 +101,46 @@ function fastScorer(ev: EventMatrix, policy: MatchPolicy, cache: Map<string, { f
   return (q: number, f: number): number => matchSimilarity({ cosine: ev.qf[q]![f]!, queryCohort: query[q]!, faceCohort: face[f]!, quality: ev.faces[f]!.quality }, policy);
 }
 
+
+/**
+ * Two selfies of one person fused into one template (as the API and bot do), against each of them
+ * alone, on the same targets: neither selfie's photo counts. Pairs the service would refuse as
+ * `selfies_disagree` are counted, not searched.
+ */
+function printTwoSelfies(): void {
+  const policy = matchPolicyFor(PACK);
+  const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+  console.log('\nTwo selfies fused (every pair of one person\'s identity photos) against either alone, same targets, threshold 0.7:');
+  console.log('| half | event faces | pairs searched (refused as disagreeing) | one selfie P / R / false per search | two fused P / R / false per search |');
+  console.log('|---|---|---|---|---|');
+  for (const half of ['TEST', 'FIT'] as const) {
+    const alone: Query[] = [];
+    const fused: Query[] = [];
+    let refused = 0;
+    const byPerson = new Map<string, CorpusFace[]>();
+    for (const q of halves[half]) byPerson.set(q.person, [...(byPerson.get(q.person) ?? []), q]);
+    for (const photos of byPerson.values()) {
+      for (let i = 0; i < photos.length; i++) {
+        for (let j = i + 1; j < photos.length; j++) {
+          const a = photos[i]!, b = photos[j]!;
+          const vectors = [a, b].map((q) => Float32Array.from(q.embedding.slice(0, 128)));
+          if (!templatesAgree(vectors, policy)) { refused++; continue; }
+          const sources = [a.source, b.source];
+          alone.push({ ...a, sources }, { ...b, sources });
+          fused.push({ ...a, sources, embedding: [...fuseTemplates(vectors)] });
+        }
+      }
+    }
+    for (const size of SIZES.slice(1)) {
+      const fmt = (queries: Query[]): string => {
+        const ev = eventOf(corpus, size, queries);
+        const o = atThreshold(scorePhotos(ev, scorer(ev, policy)), OPERATING_POINT, queries.length);
+        return `${pct(o.precision)} / ${pct(o.recall)} / ${o.falsePerSearch.toFixed(3)}`;
+      };
+      console.log(`| ${half} | ${eventOf(corpus, size, []).n} | ${fused.length} (${refused}) | ${fmt(alone)} | ${fmt(fused)} |`);
+    }
+  }
+}
 
 const halves: Record<'FIT' | 'TEST', CorpusFace[]> = { FIT: corpus.queries.filter((q) => isFit(q.person)), TEST: corpus.queries.filter((q) => !isFit(q.person)) };
 
@@ -171,5 +215,6 @@ for (const half of ['TEST', 'FIT'] as const) {
     console.log(`| ${ev.n} | ${photos} | ${fmt(old)} | ${fmt(now)} | ${fmt(live)} | ${pct(r90.precision)} |`);
   }
 }
+printTwoSelfies();
 printGenuinePairRecall(identityEvents);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);

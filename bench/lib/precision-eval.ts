@@ -8,11 +8,14 @@ import type { Corpus, CorpusFace } from './precision-corpus.js';
 import type { MatchPolicy } from '../../src/services/match-decision.js';
 import { cohortFromSimilarities } from '../../src/services/face-cohort.service.js';
 
+/** A search: one selfie, or several fused (`sources` then lists every selfie's photo, none of which counts as a target). */
+export type Query = CorpusFace & { sources?: string[] };
+
 /** Pairwise raw cosines of an event (the first `n` corpus faces) and of queries against it. */
 export interface EventMatrix {
   n: number;
   faces: CorpusFace[];
-  queries: CorpusFace[];
+  queries: Query[];
   /** n × n face–face cosines, row-major. */
   ff: Float32Array;
   /** queries × n query–face cosines. */
@@ -27,7 +30,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** The event made of the corpus's first photos holding at least `size` faces. */
-export function eventOf(corpus: Corpus, size: number, queries: CorpusFace[]): EventMatrix {
+export function eventOf(corpus: Corpus, size: number, queries: Query[]): EventMatrix {
   let n = Math.min(size, corpus.faces.length);
   while (n < corpus.faces.length && corpus.faces[n]!.photo === corpus.faces[n - 1]!.photo) n++;
   const faces = corpus.faces.slice(0, n);
@@ -73,7 +76,7 @@ export function scorePhotos(ev: EventMatrix, score: (q: number, f: number) => nu
       if (f.person === 'unknown') continue; // a detection matching no placed face: truth unknown
       const e = best.get(f.photo) ?? { score: -Infinity, relevant: false, own: false };
       best.set(f.photo, e);
-      if (f.person === q.person && f.source === q.source) {
+      if (f.person === q.person && (q.sources ?? [q.source]).includes(f.source)) {
         e.own = true;
         continue;
       }

@@ -33,10 +33,18 @@ function selfieIsWeak(face: DetectedFace): boolean {
 export type SelfieSearchJob = JobOf<'search-selfie'>;
 
 /** Mean of unit vectors, renormalised: the fused template of several selfies. */
-function fuse(vectors: Float32Array[]): Float32Array {
+export function fuseTemplates(vectors: Float32Array[]): Float32Array {
   const out = new Float32Array(vectors[0]!.length);
   for (const v of vectors) for (let i = 0; i < out.length; i++) out[i]! += v[i]!;
   return normalize(out);
+}
+
+/** Selfies that disagree are not one person: fusing them would search for someone in between. */
+export function templatesAgree(templates: Float32Array[], policy: Pick<MatchPolicy, 'rawFloor'>): boolean {
+  for (let i = 0; i < templates.length; i++) {
+    for (let j = i + 1; j < templates.length; j++) if (dot(templates[i]!, templates[j]!) < policy.rawFloor) return false;
+  }
+  return true;
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -82,11 +90,8 @@ export function createSelfieSearchService(deps: { engine: FaceEngine; selfies: S
       const earlierBytes = job.earlierKey ? await selfies.take(job.earlierKey) : null;
       const earlier = earlierBytes ? (JSON.parse(earlierBytes.toString('utf8')) as number[][]).map((v) => Float32Array.from(v.slice(0, engine.dimensions))) : [];
       const templates = [...faces.map((f) => f.embedding), ...earlier];
-      // Selfies that disagree are not one person: fusing them would search for someone in between.
-      for (let i = 0; i < templates.length; i++) {
-        for (let j = i + 1; j < templates.length; j++) if (dot(templates[i]!, templates[j]!) < policy.rawFloor) return { status: 'selfies_disagree' };
-      }
-      const template = templates.length === 1 ? templates[0]! : fuse(templates);
+      if (!templatesAgree(templates, policy)) return { status: 'selfies_disagree' };
+      const template = templates.length === 1 ? templates[0]! : fuseTemplates(templates);
       const decode_detect_embed_ms = round(performance.now() - t);
 
       t = performance.now();

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { crossIdentityMetrics, identityMetrics, loadFaceSet, loadJohns, matchDetections, selfie12mp, smallFaceFrame } from '../../bench/lib/face-metrics.js';
 import { selfie } from '../helpers/dev-event.js';
-import { createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import { cosine, createFaceEngine, type FaceEngine } from '../../src/vision/index.js';
+import type { FaceApiEngine } from '../../src/vision/faceapi-pack.js';
 import { devDataDir, testModelDir } from './fixtures.js';
 
 let engine: FaceEngine;
@@ -117,6 +118,24 @@ describe('default pack on dlib dev data', () => {
     const closeUp = await sharp(await readFile(first!.file)).extract({ left: 20, top: 20, width: 110, height: 110 }).resize(900, 900).jpeg().toBuffer();
     const res = await engine.analyze(closeUp, { mode: 'selfie' });
     assert.equal(res.faces.length, 1);
+  });
+
+  it('flip averaging (bench:precision --flip) gives a face and its mirror image one embedding', async () => {
+    const faceapi = engine as FaceApiEngine;
+    const [first] = await loadJohns(dev);
+    // A johns/ file is a dlib face chip already.
+    const chip = await sharp(await readFile(first!.file)).resize(150, 150).removeAlpha().raw().toBuffer();
+    const mirrored = await sharp(chip, { raw: { width: 150, height: 150, channels: 3 } }).flop().raw().toBuffer();
+    const [plain, plainMirrored] = await faceapi.embedChips([chip, mirrored]);
+    assert.ok(cosine(plain!, plainMirrored!) < 0.9999, 'without it, a mirror image embeds differently');
+    faceapi.flipAverage = true;
+    try {
+      const [a, b] = await faceapi.embedChips([chip, mirrored]);
+      assert.ok(cosine(a!, b!) > 0.99999, `flip-averaged embeddings differ: ${cosine(a!, b!)}`);
+      assert.ok(cosine(a!, plain!) > 0.9, 'and it is still the same face');
+    } finally {
+      faceapi.flipAverage = false;
+    }
   });
 
   it('finds the face in tight selfie crops (chin and forehead cut), as the same person', async () => {
