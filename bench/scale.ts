@@ -16,11 +16,14 @@
  *      prints their median (the figure to compare across --faces);
  *   2. per size band: p50/p99 of the service search (the repository call the worker makes),
  *      recall@10 against the exact scan, under-filled results at the default threshold — while a
- *      writer stores --write-rate faces a second into other events (unless --no-ingest);
+ *      writer stores --write-rate faces a second into other events (unless --no-ingest); under
+ *      each band, its slowest searches with their run-queue waits and GC pauses (where a tail comes from);
  *   3. bytes per stored face, table and all indexes included.
  * The database is dropped at the end unless --keep.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -96,7 +99,39 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
+const SEARCH_APP = 'facepass-bench-scale-search';
 const seconds = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+
+/**
+ * The bench process's own garbage-collection pauses (it holds every synthetic person): a search
+ * timed across one looks slower for a reason no database or service change would fix, so each
+ * band says how much of its timings they took.
+ */
+const gcPauses: { start: number; end: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, end: e.startTime + e.duration });
+}).observe({ entryTypes: ['gc'] });
+/**
+ * Nanoseconds this process's main thread has spent runnable but waiting for a CPU (Linux
+ * schedstat; null elsewhere). On 2 cores shared with the writer and both their PostgreSQL backends,
+ * a search can sit in the run queue for a scheduler period: this tells that apart from a slow query.
+ */
+function runQueueWaitNs(file = '/proc/thread-self/schedstat'): number | null {
+  try {
+    return Number(readFileSync(file, 'utf8').split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** The same for the database backends serving the searches (PostgreSQL on this host), summed. */
+const backendsWaitNs = (pids: number[]): number => pids.reduce((sum, pid) => sum + (runQueueWaitNs(`/proc/${pid}/schedstat`) ?? 0), 0);
+
+function gcPauseWithin(from: number, to: number): number {
+  let ms = 0;
+  for (const p of gcPauses) ms += Math.max(0, Math.min(to, p.end) - Math.max(from, p.start));
+  return ms;
+}
 
 /** People of each event: a shared direction plus a per-person offset (strangers ~0.5 apart). */
 function people(sizes: number[]): Float32Array[][] {
@@ -155,7 +190,8 @@ async function main(): Promise<void> {
   await sql.raw(`CREATE DATABASE ${dbName}`).execute(admin);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  const db = await openDatabase<VectorDatabase>({ kind: 'postgres', url: url.toString(), poolSize: 3 });
+  // Named, so that the search's own backends can be told from the writer's (see backendsWaitNs).
+  const db = await openDatabase<VectorDatabase>({ kind: 'postgres', url: `${url.toString()}?application_name=${SEARCH_APP}`, poolSize: 3 });
   try {
     await migrateToLatest(db as Kysely<unknown>, 'vector');
     const sizes = eventSizes();
@@ -242,19 +278,39 @@ async function main(): Promise<void> {
       queries.sort(() => rand() - 0.5);
       const time: number[] = [];
       const recall: number[] = [];
+      const gcInTimed: number[] = [];
+      const waitInTimed: number[] = [];
+      const backendWaitInTimed: number[] = [];
+      const backends = (await sql<{ pid: number }>`select pid from pg_stat_activity where application_name = ${SEARCH_APP}`.execute(db)).rows.map((r) => r.pid);
+      gcPauses.length = 0;
       let underfilled = 0;
       for (const [q, { eventId, vector, truth, atThreshold }] of queries.entries()) {
+        const waited = runQueueWaitNs();
+        const backendWaited = backendsWaitNs(backends);
         const t = performance.now();
         const got = await search.nearestPhotos({ eventId, modelPack: PACK, vector, maxDistance: 2, limit: K });
         const ms = performance.now() - t;
         if (q < 5) continue; // warm-up
         time.push(ms);
+        waitInTimed.push(waited === null ? 0 : (runQueueWaitNs()! - waited) / 1e6);
+        backendWaitInTimed.push((backendsWaitNs(backends) - backendWaited) / 1e6);
+        gcInTimed.push(gcPauseWithin(t, t + ms));
         recall.push([...ids(got)].filter((f) => truth.has(f)).length / Math.max(1, truth.size));
         if ((await search.nearestPhotos({ eventId, modelPack: PACK, vector, maxDistance: DEFAULT_MAX_DISTANCE, limit: K })).length < atThreshold) underfilled += 1;
       }
       const r = recall.reduce((a, b) => a + b, 0) / recall.length;
       allMet &&= pct(time, 99) <= 20 && r >= 0.99 && underfilled === 0;
       console.log(`${`${lo}–${Math.min(hi, 100_000)}`.padEnd(16)}${String(events.length).padStart(7)}${pct(time, 50).toFixed(1).padStart(9)}${pct(time, 99).toFixed(1).padStart(9)}${Math.max(...time).toFixed(1).padStart(9)}${r.toFixed(3).padStart(11)}${String(underfilled).padStart(13)}`);
+      const slowest = time
+        .map((ms, i) => ({ ms, wait: waitInTimed[i]!, backendWait: backendWaitInTimed[i]!, gc: gcInTimed[i]! }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 3);
+      console.log(`${''.padEnd(16)}  slowest: ${slowest.map((x) => `${x.ms.toFixed(1)} ms (run-queue wait ${x.wait.toFixed(1)} here + ${x.backendWait.toFixed(1)} in PostgreSQL, GC ${x.gc.toFixed(1)})`).join('; ')}`);
+      const hit = gcInTimed.filter((ms) => ms > 0);
+      if (hit.length > 0) {
+        const net = time.map((ms, i) => ms - gcInTimed[i]!);
+        console.log(`${''.padEnd(16)}  the bench's own GC paused ${hit.length} of these searches (longest ${Math.max(...hit).toFixed(1)} ms); without those pauses p99 ${pct(net, 99).toFixed(1)}, max ${Math.max(...net).toFixed(1)} ms`);
+      }
     }
     writer?.send('stop');
     const stored = await written;
