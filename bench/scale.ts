@@ -3,7 +3,7 @@
  * own repositories.
  *
  *   npm run bench:scale -- [--faces 10000000] [--events 10000] [--queries 100] [--index-min 8000] [--build-repeats 3]
- *                          [--write-rate 200] [--no-ingest] [--keep] [--url postgres://…/postgres]
+ *                          [--write-rate 200] [--ef-search N] [--no-ingest] [--keep] [--url postgres://…/postgres]
  *
  * Creates a scratch database, applies the real db_vector migrations and bulk-loads `faces`
  * synthetic default-pack faces (128-d, model pack faceapi-resnet128) into `events` events, sizes
@@ -53,6 +53,8 @@ const QUERIES = Number(opt('queries', 100));
 const INDEX_MIN = Number(opt('index-min', DEFAULT_VECTOR_INDEX_MIN_FACES));
 const BUILD_REPEATS = Number(opt('build-repeats', 3));
 const INGEST = !args.includes('--no-ingest');
+/** hnsw.ef_search of indexed events' searches (default: the service's). */
+const EF_SEARCH = args.includes('--ef-search') ? Number(opt('ef-search', 0)) : undefined;
 /**
  * Faces a second the writer stores (0: as fast as it can). The default is ~40 times what the whole
  * ingest pipeline produces on these 2 cores (0.53 photos/s, bench:ingest); flat out, the writer
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
     // wait until it is writing, or at 10 M they ran before any ingest did.
     if (writer) await fromWriter('ready');
     const ids = (rows: PhotoMatch[]): Set<number> => new Set(rows.map((r) => r.faceId));
-    const search = createVectorSearchRepository(db);
+    const search = createVectorSearchRepository(db, EF_SEARCH ? { efSearch: EF_SEARCH } : {});
     const bands: [number, number][] = [[100, 300], [300, 3000], [3000, 30_000], [30_000, 100_001]];
     const t1 = performance.now();
     console.log(`\n${QUERIES} queries per band, k = ${K}${INGEST ? `, while a writer stores photos into other events (${WRITE_RATE > 0 ? `${WRITE_RATE} faces/s` : 'flat out'})` : ''}`);
