@@ -197,7 +197,7 @@ if (process.argv.includes('--fit')) {
 
 const policy = matchPolicyFor(PACK);
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
-console.log(`\ndecision: cohort K ${policy.cohortSize}, same-person cutoff ${policy.sameCutoff}, prior ${policy.prior}, margin0 ${policy.margin0}, raw floor ${policy.rawFloor}, min face ${policy.minFaceSize} px, |yaw| ≤ ${policy.maxYaw}`);
+console.log(`\ndecision: cohort K ${policy.cohortSize}, same-person cutoff ${policy.sameCutoff}, prior ${policy.prior}, cohort floor ${policy.cohortFloor}, margin0 ${policy.margin0}, raw floor ${policy.rawFloor}, min face ${policy.minFaceSize} px, |yaw| ≤ ${policy.maxYaw}`);
 for (const half of ['TEST', 'FIT'] as const) {
   const queries = halves[half];
   console.log(`\n${half} half: ${queries.length} selfies of ${new Set(queries.map((q) => q.person)).size} people`);

@@ -32,6 +32,14 @@ describe('match decision rule', () => {
     assert.ok(isMatchable({ size: policy.minFaceSize, yaw: 0 }, policy));
   });
 
+  it('counts no cohort as lower than the floor: a small event is not judged more leniently than the prior', () => {
+    const at = { cosine: 0.93, queryCohort: policy.cohortFloor, faceCohort: policy.cohortFloor, quality: { size: 100, yaw: 0 } };
+    const low = { ...at, queryCohort: policy.cohortFloor - 0.05, faceCohort: policy.cohortFloor - 0.04 };
+    assert.equal(matchSimilarity(low, policy), matchSimilarity(at, policy));
+    assert.ok(matchSimilarity({ ...at, queryCohort: policy.cohortFloor + 0.01 }, policy) < matchSimilarity(at, policy), 'above the floor a cohort still counts');
+    assert.ok(matchSimilarity({ ...low, cosine: policy.cohortFloor + policy.margin0 - 0.002 }, policy) < OPERATING_POINT, 'a raw cosine of floor + margin0 is the least that can match');
+  });
+
   it('ranks photos by their best face, above the threshold, best first', () => {
     const c = (faceId: number, cosine: number) => ({ faceId, cosine, cohort: 0.85, size: 80, yaw: 0 });
     const ranked = rankPhotos([c(1, 0.93), c(2, 0.97), c(1, 0.96), c(3, 0.89)], 0.85, policy, { threshold: 0.7, limit: 10 });
