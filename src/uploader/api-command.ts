@@ -78,14 +78,18 @@ export async function explainApiErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Whether a command draws progress on stderr: always, except with --json on a pipe, where stderr stays quiet so scripts see only errors there. */
+export function showsProgress(opts: { json?: boolean }, io: CommandIo): boolean {
+  return !opts.json || io.stderr.isTTY === true;
+}
+
 /**
  * `--wait` of `upload` and `retry`: follows the event's processing with a status line on stderr,
  * then prints the final counts and failures on stdout (unless --json) and, at a timeout, the
  * photos still unfinished on stderr. The caller sets the exit code from the result.
  */
 export async function followProcessing(client: FacePassClient, eventId: number, opts: { json?: boolean; waitTimeout?: number }, io: CommandIo): Promise<ProcessingResult> {
-  // With --json on a pipe, stderr stays quiet so scripts see only errors there.
-  const showProgress = !opts.json || io.stderr.isTTY === true;
+  const showProgress = showsProgress(opts, io);
   const line = createStatusLine(io.stderr);
   const started = performance.now();
   const processing = await explainApiErrors(() =>

@@ -3,7 +3,7 @@ import { createFacePassClient } from './facepass.client.js';
 import { uploadFolder, type UploadReporter, type UploadSummary } from './folder.uploader.js';
 import type { ProcessingResult } from './processing.waiter.js';
 import { watchFolder } from './folder.watcher.js';
-import { apiTargetFor, EXIT_WAIT_TIMEOUT, followProcessing, processIo, type CommandIo } from './api-command.js';
+import { apiTargetFor, EXIT_WAIT_TIMEOUT, followProcessing, processIo, showsProgress, type CommandIo } from './api-command.js';
 import { createTerminalReporter, createWatchReporter, formatUploadSummary } from './terminal.reporter.js';
 
 const positiveInt =
@@ -53,8 +53,7 @@ export function registerUploadCommand(program: Command, env: Record<string, stri
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (paths: string[], opts: UploadCommandOptions) => {
       const { url, apiKey } = apiTargetFor(opts, env);
-      // With --json on a pipe, stderr stays quiet so scripts see only errors there.
-      const showProgress = !opts.json || io.stderr.isTTY === true;
+      const showProgress = showsProgress(opts, io);
       const client = createFacePassClient({ url, apiKey });
       if (opts.watch !== undefined) {
         if (paths.length > 0 || opts.wait) throw new Error('--watch takes one folder: give no other paths, and no --wait');
