@@ -132,12 +132,12 @@ function printTwoSelfies(): void {
       }
     }
     for (const size of SIZES.slice(1)) {
-      const fmt = (queries: Query[]): string => {
+      const [one, two] = [alone, fused].map((queries) => {
         const ev = eventOf(corpus, size, queries);
-        const o = atThreshold(scorePhotos(ev, scorer(ev, policy)), OPERATING_POINT, queries.length);
-        return `${pct(o.precision)} / ${pct(o.recall)} / ${o.falsePerSearch.toFixed(3)}`;
-      };
-      console.log(`| ${half} | ${eventOf(corpus, size, []).n} | ${fused.length} (${refused}) | ${fmt(alone)} | ${fmt(fused)} |`);
+        return { n: ev.n, o: atThreshold(scorePhotos(ev, scorer(ev, policy)), OPERATING_POINT, queries.length) };
+      });
+      const fmt = (o: ReturnType<typeof atThreshold>): string => `${pct(o.precision)} / ${pct(o.recall)} / ${o.falsePerSearch.toFixed(3)}`;
+      console.log(`| ${half} | ${one!.n} | ${fused.length} (${refused}) | ${fmt(one!.o)} | ${fmt(two!.o)} |`);
     }
   }
 }
