@@ -101,7 +101,6 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
-const SEARCH_APP = 'facepass-bench-scale-search';
 const seconds = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 
 /**
@@ -113,6 +112,13 @@ const gcPauses: { start: number; end: number }[] = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, end: e.startTime + e.duration });
 }).observe({ entryTypes: ['gc'] });
+
+function gcPauseWithin(from: number, to: number): number {
+  let ms = 0;
+  for (const p of gcPauses) ms += Math.max(0, Math.min(to, p.end) - Math.max(from, p.start));
+  return ms;
+}
+
 /**
  * Nanoseconds this process's main thread has spent runnable but waiting for a CPU (Linux
  * schedstat; null elsewhere). On 2 cores shared with the writer and both their PostgreSQL backends,
@@ -126,14 +132,11 @@ function runQueueWaitNs(file = '/proc/thread-self/schedstat'): number | null {
   }
 }
 
-/** The same for the database backends serving the searches (PostgreSQL on this host), summed. */
-const backendsWaitNs = (pids: number[]): number => pids.reduce((sum, pid) => sum + (runQueueWaitNs(`/proc/${pid}/schedstat`) ?? 0), 0);
+/** application_name of the searches' connections, so their backends can be told from the writer's. */
+const SEARCH_APP = 'facepass-bench-scale-search';
 
-function gcPauseWithin(from: number, to: number): number {
-  let ms = 0;
-  for (const p of gcPauses) ms += Math.max(0, Math.min(to, p.end) - Math.max(from, p.start));
-  return ms;
-}
+/** runQueueWaitNs for the database backends serving the searches (PostgreSQL on this host), summed. */
+const backendsWaitNs = (pids: number[]): number => pids.reduce((sum, pid) => sum + (runQueueWaitNs(`/proc/${pid}/schedstat`) ?? 0), 0);
 
 /** People of each event: a shared direction plus a per-person offset (strangers ~0.5 apart). */
 function people(sizes: number[]): Float32Array[][] {
