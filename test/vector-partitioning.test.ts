@@ -104,6 +104,41 @@ describe('face_embeddings partitioned by event (issue #17)', () => {
     assert.ok(fresh.rows[0]!.id > maxId);
   });
 
+  it('converts back without losing a row (down: one 512-wide table keyed by id, vectors padded)', async () => {
+    const own = await createTestDatabases();
+    const raw = await openDatabase<unknown>({ kind: 'postgres', url: own.vectorUrl, poolSize: 1 });
+    try {
+      const before = Object.keys(vectorMigrations).sort().filter((n) => n < CONVERSION).at(-1)!;
+      await migrateToLatest(raw, 'vector');
+      const vectors = new Map<number, number[]>();
+      for (let event = 1; event <= 4; event++) {
+        const faces = Array.from({ length: 5 }, () => ({ vector: padded(), box: { x: 1, y: 2, width: 30, height: 40 }, score: 0.9 }));
+        await createEmbeddingRepository(raw as Kysely<VectorDatabase>).replaceForPhoto({ faceId: 500 + event, eventId: event, modelPack: PACK }, faces);
+      }
+      const stored = await sql<{ id: number; v: string }>`select id, embedding::text as v from face_embeddings`.execute(raw);
+      for (const r of stored.rows) vectors.set(r.id, JSON.parse(r.v) as number[]);
+
+      const latest = Object.keys(vectorMigrations).sort().at(-1)!;
+      const { error } = await migratorUpTo(raw, latest).migrateTo(before);
+      assert.equal(error, undefined);
+      const { rows } = await sql<{ id: number; v: string; dims: number; face_id: number }>`select id, embedding::text as v, vector_dims(embedding) as dims, face_id from face_embeddings order by id`.execute(raw);
+      assert.equal(rows.length, vectors.size, 'no row lost');
+      for (const r of rows) {
+        assert.equal(r.dims, STORAGE_WIDTH, 'padded back to the old width');
+        const back = JSON.parse(r.v) as number[];
+        assert.deepEqual(back.slice(0, 128), vectors.get(r.id), `row ${r.id} keeps its vector`);
+        assert.ok(back.slice(128).every((x) => x === 0));
+      }
+      const key = await sql<{ def: string }>`select pg_get_constraintdef(oid) as def from pg_constraint where conname = 'face_embeddings_pkey'`.execute(raw);
+      assert.equal(key.rows[0]!.def, 'PRIMARY KEY (id)');
+      const partitioned = await sql<{ n: number }>`select count(*)::int as n from pg_partitioned_table`.execute(raw);
+      assert.equal(partitioned.rows[0]!.n, 0);
+    } finally {
+      await raw.destroy();
+      await own.drop();
+    }
+  });
+
   it('prunes to one partition for every per-event query, and the index build reads only that partition', async () => {
     const raw = db as unknown as Kysely<unknown>;
     await migrateToLatest(raw, 'vector');

@@ -25,7 +25,33 @@ const cutToPackWidth = (column: string) =>
 const padTo512 = (column: string) =>
   sql.raw(`CASE WHEN vector_dims(${column}) < 512 THEN ${column} || array_fill(0::real, ARRAY[512 - vector_dims(${column})])::vector ELSE ${column} END`);
 
-const COLUMNS = 'id, face_id, event_id, embedding, created_at, bbox_x, bbox_y, bbox_width, bbox_height, detection_score, model_pack, yaw, cohort_mean';
+const COLUMNS = ['id', 'face_id', 'event_id', 'embedding', 'created_at', 'bbox_x', 'bbox_y', 'bbox_width', 'bbox_height', 'detection_score', 'model_pack', 'yaw', 'cohort_mean'];
+
+/**
+ * The table, the same both ways but for the embedding's type and the key: partitioned by event with
+ * the key (event_id, id), or the old single table keyed by id.
+ */
+const createTable = (embeddingType: string, partitioned: boolean) =>
+  sql.raw(`CREATE TABLE face_embeddings (
+      id integer NOT NULL DEFAULT nextval('face_embeddings_id_seq')${partitioned ? '' : ' PRIMARY KEY'},
+      face_id integer NOT NULL,
+      event_id integer NOT NULL,
+      embedding ${embeddingType} NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      bbox_x real NOT NULL,
+      bbox_y real NOT NULL,
+      bbox_width real NOT NULL,
+      bbox_height real NOT NULL,
+      detection_score real NOT NULL,
+      model_pack varchar NOT NULL,
+      yaw real NOT NULL DEFAULT 0,
+      cohort_mean real${partitioned ? ',\n      CONSTRAINT face_embeddings_pkey PRIMARY KEY (event_id, id)' : ''}
+    )${partitioned ? ' PARTITION BY HASH (event_id)' : ''}`);
+
+/** Copies every row from `source` into the new `face_embeddings`, the embedding through `embedding`. */
+const copyRows = (source: string, embedding: ReturnType<typeof sql.raw>) =>
+  sql`INSERT INTO face_embeddings (${sql.raw(COLUMNS.join(', '))})
+    SELECT ${sql.join(COLUMNS.map((c) => (c === 'embedding' ? embedding : sql.id(c))))} FROM ${sql.id(source)}`;
 
 async function registeredIndexes(db: Kysely<unknown>) {
   return (await sql<{ event_id: number; model_pack: string; dimensions: number; index_name: string }>`
@@ -40,22 +66,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX IF EXISTS idx_face_embeddings_event_id`.execute(db);
   await sql`ALTER SEQUENCE face_embeddings_id_seq OWNED BY NONE`.execute(db);
 
-  await sql`CREATE TABLE face_embeddings (
-      id integer NOT NULL DEFAULT nextval('face_embeddings_id_seq'),
-      face_id integer NOT NULL,
-      event_id integer NOT NULL,
-      embedding vector NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      bbox_x real NOT NULL,
-      bbox_y real NOT NULL,
-      bbox_width real NOT NULL,
-      bbox_height real NOT NULL,
-      detection_score real NOT NULL,
-      model_pack varchar NOT NULL,
-      yaw real NOT NULL DEFAULT 0,
-      cohort_mean real,
-      CONSTRAINT face_embeddings_pkey PRIMARY KEY (event_id, id)
-    ) PARTITION BY HASH (event_id)`.execute(db);
+  await createTable('vector', true).execute(db);
   // Inline and uncompressed, as before (exact scans read each row once); partitions inherit it.
   await sql`ALTER TABLE face_embeddings ALTER COLUMN embedding SET STORAGE PLAIN`.execute(db);
   for (let i = 0; i < FACE_PARTITIONS; i++) {
@@ -64,9 +75,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // The primary key (event_id, id) serves the per-event scans the event_id index used to.
   await sql`CREATE INDEX idx_face_embeddings_face_id ON face_embeddings (face_id)`.execute(db);
 
-  await sql`INSERT INTO face_embeddings (${sql.raw(COLUMNS)})
-    SELECT id, face_id, event_id, ${cutToPackWidth('embedding')}, created_at, bbox_x, bbox_y, bbox_width, bbox_height, detection_score, model_pack, yaw, cohort_mean
-    FROM face_embeddings_unpartitioned`.execute(db);
+  await copyRows('face_embeddings_unpartitioned', cutToPackWidth('embedding')).execute(db);
   await sql`DROP TABLE face_embeddings_unpartitioned`.execute(db);
   await sql`ALTER SEQUENCE face_embeddings_id_seq OWNED BY face_embeddings.id`.execute(db);
   await sql`ANALYZE face_embeddings`.execute(db);
@@ -99,25 +108,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE face_embeddings_partitioned RENAME CONSTRAINT face_embeddings_pkey TO face_embeddings_partitioned_pkey`.execute(db);
   await sql`DROP INDEX IF EXISTS idx_face_embeddings_face_id`.execute(db);
   await sql`ALTER SEQUENCE face_embeddings_id_seq OWNED BY NONE`.execute(db);
-  await sql`CREATE TABLE face_embeddings (
-      id integer NOT NULL DEFAULT nextval('face_embeddings_id_seq') PRIMARY KEY,
-      face_id integer NOT NULL,
-      event_id integer NOT NULL,
-      embedding vector(512) NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      bbox_x real NOT NULL,
-      bbox_y real NOT NULL,
-      bbox_width real NOT NULL,
-      bbox_height real NOT NULL,
-      detection_score real NOT NULL,
-      model_pack varchar NOT NULL,
-      yaw real NOT NULL DEFAULT 0,
-      cohort_mean real
-    )`.execute(db);
+  await createTable('vector(512)', false).execute(db);
   await sql`ALTER TABLE face_embeddings ALTER COLUMN embedding SET STORAGE PLAIN`.execute(db);
-  await sql`INSERT INTO face_embeddings (${sql.raw(COLUMNS)})
-    SELECT id, face_id, event_id, ${padTo512('embedding')}, created_at, bbox_x, bbox_y, bbox_width, bbox_height, detection_score, model_pack, yaw, cohort_mean
-    FROM face_embeddings_partitioned`.execute(db);
+  await copyRows('face_embeddings_partitioned', padTo512('embedding')).execute(db);
   await sql`DROP TABLE face_embeddings_partitioned`.execute(db);
   await sql`ALTER SEQUENCE face_embeddings_id_seq OWNED BY face_embeddings.id`.execute(db);
   await sql`CREATE INDEX idx_face_embeddings_face_id ON face_embeddings (face_id)`.execute(db);
