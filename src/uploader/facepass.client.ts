@@ -1,5 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Static } from 'typebox';
+import type { CreatedFtpCredential, FtpCredentialResponse } from '../api/schemas/ftp-credential.schema.js';
+import type { PersonResponse } from '../api/schemas/person.schema.js';
+import type { PhotoResponse, ProgressResponse, UploadResponse } from '../api/schemas/photo.schema.js';
 import type { EventCoverage } from '../services/insights.service.js';
 
 /** The FacePass API answered with an error (or could not be reached: `status` 0). */
@@ -21,63 +25,28 @@ export class ApiError extends Error {
   }
 }
 
+// The answers' types come from the API's own response schemas (type-only imports: nothing of the
+// server is loaded), so the client cannot drift from what the server sends.
+
 /** The upload endpoint's answer. */
-export interface UploadAnswer {
-  face_id: number;
-  task_id: string;
-  status: string;
-  duplicate: boolean;
-}
+export type UploadAnswer = Static<typeof UploadResponse>;
 
 /** GET /events/{id}/progress. */
-export interface EventProgressAnswer {
-  event_id: number;
-  total: number;
-  pending: number;
-  processing: number;
-  done: number;
-  failed: number;
-  faces: number;
-  photos_per_minute: number;
-  eta_seconds: number | null;
-  complete: boolean;
-}
+export type EventProgressAnswer = Static<typeof ProgressResponse>;
+
+type PhotoAnswer = Static<typeof PhotoResponse>;
 
 /** A photo whose processing failed, as listed by the API. */
-export interface FailedPhoto {
-  id: number;
-  original_name: string | null;
-  error: string | null;
-}
+export type FailedPhoto = Pick<PhotoAnswer, 'id' | 'original_name' | 'error'>;
 
 /** A photo still waiting for or in processing. */
-export interface UnfinishedPhoto {
-  id: number;
-  original_name: string | null;
-  status: 'pending' | 'processing';
-}
+export type UnfinishedPhoto = Pick<PhotoAnswer, 'id' | 'original_name'> & { status: 'pending' | 'processing' };
 
 /** A camera FTP account as the API lists it; `password` and `server` only when just created. */
-export interface FtpAccountAnswer {
-  id: number;
-  event_id: number;
-  username: string;
-  label: string | null;
-  created_at: string;
-  last_login_at: string | null;
-  revoked_at: string | null;
-  password?: string;
-  server?: { host: string; port: number; tls: boolean; passive_mode: boolean };
-}
+export type FtpAccountAnswer = Static<typeof FtpCredentialResponse> & Partial<Pick<Static<typeof CreatedFtpCredential>, 'password' | 'server'>>;
 
 /** A person (face cluster) of an event, as GET /events/{id}/persons lists it. */
-export interface PersonAnswer {
-  id: number;
-  hidden: boolean;
-  face_count: number;
-  photo_count: number;
-  representative: { photo_id: number; thumbnail_url: string | null } | null;
-}
+export type PersonAnswer = Static<typeof PersonResponse>;
 
 /** The event's coverage, from GET /events/{id}/insights. */
 export type CoverageAnswer = EventCoverage;

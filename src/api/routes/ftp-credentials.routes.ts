@@ -5,31 +5,8 @@ import type { Config } from '../../config.js';
 import type { FtpCredential } from '../../repositories/ftp-credential.repository.js';
 import type { FtpCredentialService } from '../../services/ftp-credential.service.js';
 import { photographerOf } from '../plugins/auth.js';
-import { DateTime, errors, Id, IdParams, NullableDateTime } from '../schemas/common.schema.js';
-
-const FtpCredentialResponse = Type.Object({
-  id: Type.Integer(),
-  event_id: Type.Integer(),
-  username: Type.String(),
-  label: Type.Union([Type.Null(), Type.String()]),
-  created_at: DateTime,
-  last_login_at: NullableDateTime,
-  revoked_at: NullableDateTime,
-});
-const FtpServerHints = Type.Object(
-  {
-    host: Type.String({ description: 'FTP_PUBLIC_HOST, else the host of PUBLIC_URL' }),
-    port: Type.Integer(),
-    tls: Type.Boolean({ description: 'Explicit FTPS (AUTH TLS) is offered' }),
-    passive_mode: Type.Boolean({ description: 'Always true: set the camera to passive mode' }),
-  },
-  { description: 'What to type into the camera' },
-);
-const CreatedFtpCredential = Type.Object({
-  ...FtpCredentialResponse.properties,
-  password: Type.String({ description: 'Shown once: only a hash is stored' }),
-  server: FtpServerHints,
-});
+import { errors, Id, IdParams } from '../schemas/common.schema.js';
+import { CreatedFtpCredential, FtpCredentialResponse } from '../schemas/ftp-credential.schema.js';
 
 const toResponse = (c: FtpCredential) => ({
   id: c.id,
