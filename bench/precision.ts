@@ -153,28 +153,28 @@ if (process.argv.includes('--fit')) {
   const cohortCache = new Map<string, { face: Float32Array; query: Float32Array }>();
   for (const cohortSize of process.env.FIT_K ? [Number(process.env.FIT_K)] : [5, 10, 20]) {
     for (const sameCutoff of process.env.FIT_CUTOFF ? [Number(process.env.FIT_CUTOFF)] : [0.86, 0.88, 0.9, 0.92]) {
-      for (const prior of [0.88]) {
-        for (const minFaceSize of [0, 28, 36]) {
-          const combine = (process.env.FIT_COMBINE ?? base.combine) as MatchPolicy['combine'];
-          const policy = { ...base, combine, cohortSize, sameCutoff, prior, minFaceSize, margin0: 0, slope: 1, rawFloor: -1 };
-          // With margin0 = 0 and slope = 1 the similarity is logistic(margin + logit(0.7)): monotonic in the margin.
-          const scored = events.map((ev, i) => scorePhotos(ev, fastScorer(ev, policy, cohortCache, i)));
-          const logit07 = Math.log(OPERATING_POINT / (1 - OPERATING_POINT));
-          let margin0 = -0.2;
-          for (const s of scored) {
-            let fp = 0;
-            for (const p of s.pairs) {
-              if (!p.relevant) fp++;
-              if (fp > FIT_FALSE_PER_SEARCH * halves.FIT.length) {
-                margin0 = Math.max(margin0, Math.log(p.score / (1 - p.score)) - logit07 + 1e-6);
-                break;
-              }
+      for (const minFaceSize of [0, 28, 36]) {
+        const combine = (process.env.FIT_COMBINE ?? base.combine) as MatchPolicy['combine'];
+        // The prior and the cohort floor are the pack's own (what the service runs); the raw floor is
+        // left out so that margin0 alone sets the operating point (at these margins the floor changes nothing).
+        const policy = { ...base, combine, cohortSize, sameCutoff, minFaceSize, margin0: 0, slope: 1, rawFloor: -1 };
+        // With margin0 = 0 and slope = 1 the similarity is logistic(margin + logit(0.7)): monotonic in the margin.
+        const scored = events.map((ev, i) => scorePhotos(ev, fastScorer(ev, policy, cohortCache, i)));
+        const logit07 = Math.log(OPERATING_POINT / (1 - OPERATING_POINT));
+        let margin0 = -0.2;
+        for (const s of scored) {
+          let fp = 0;
+          for (const p of s.pairs) {
+            if (!p.relevant) fp++;
+            if (fp > FIT_FALSE_PER_SEARCH * halves.FIT.length) {
+              margin0 = Math.max(margin0, Math.log(p.score / (1 - p.score)) - logit07 + 1e-6);
+              break;
             }
           }
-          const sim0 = 1 / (1 + Math.exp(-(margin0 + logit07)));
-          const recall = Math.min(...scored.map((s) => atThreshold(s, sim0, halves.FIT.length).recall));
-          rows.push({ policy: { ...policy, margin0: Math.round(margin0 * 1000) / 1000 }, recall });
         }
+        const sim0 = 1 / (1 + Math.exp(-(margin0 + logit07)));
+        const recall = Math.min(...scored.map((s) => atThreshold(s, sim0, halves.FIT.length).recall));
+        rows.push({ policy: { ...policy, margin0: Math.round(margin0 * 1000) / 1000 }, recall });
       }
     }
   }
