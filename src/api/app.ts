@@ -67,7 +67,8 @@ export async function buildApi(
     // Client addresses (rate limits, audit) come from X-Forwarded-For only when configured: otherwise
     // any client could pick its own address and slip past the per-client search limit.
     trustProxy: deps.config.http.trustProxy,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    // verbose: each error carries the schema that failed, so a message can say what a format wants.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true, verbose: true } },
     genReqId: () => crypto.randomUUID(),
     schemaController: { compilersFactory: { buildValidator: buildValidators() } },
   });

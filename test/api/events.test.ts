@@ -66,7 +66,7 @@ describe('event API (seed contract, auth, isolation)', () => {
       [{ name: '   ' }, 'body.name'],
       [{ name: 'x', event_date: 'tomorrow' }, 'body.event_date'],
       [{ name: 'x', event_uuid: 'not-a-uuid' }, 'body.event_uuid'],
-      [{ name: 'x', unknown_field: 1 }, 'body'],
+      [{ name: 'x', unknown_field: 1 }, 'body.unknown_field'],
       [{ name: 'x'.repeat(201) }, 'body.name'],
     ];
     for (const [body, field] of cases) {
@@ -76,6 +76,21 @@ describe('event API (seed contract, auth, isolation)', () => {
       assert.equal(json.error, 'validation_error');
       assert.ok(json.details.some((d) => d.field === field), `${JSON.stringify(body)} → ${JSON.stringify(json.details)}`);
     }
+    // The messages say what to send, not what the validator tried.
+    const said = async (body: Json, method: 'POST' | 'PATCH' = 'POST'): Promise<string> => {
+      const res = method === 'POST' ? await create(alice.headers, body) : await t.app.inject({ method, url: `/api/v1/events/${created.id}`, headers: alice.headers, payload: body });
+      assert.equal(res.statusCode, 400, res.body);
+      return res.json<{ message: string }>().message;
+    };
+    const created = (await create(alice.headers, { name: 'Messages' })).json<{ id: number }>();
+    assert.equal(await said({ name: 'x', event_date: 'tomorrow' }), 'body.event_date must be an RFC 3339 date-time with a time zone, e.g. 2024-06-15T15:00:00Z (or null)');
+    assert.equal(await said({ event_date: 12345 }, 'PATCH'), 'body.event_date must be an RFC 3339 date-time with a time zone, e.g. 2024-06-15T15:00:00Z (or null)');
+    assert.equal(await said({ name: 'x', unknown_field: 1 }), 'body.unknown_field is not a known field');
+    assert.equal(await said({}, 'PATCH'), 'body must set at least 1 field');
+    assert.equal(await said({}), 'body.name is required');
+    const listed = await t.app.inject({ method: 'GET', url: `/api/v1/faces/event/${created.id}?status=bogus`, headers: alice.headers });
+    assert.equal(listed.json<{ message: string }>().message, 'querystring.status must be one of "pending", "processing", "done", "failed"');
+
     const malformed = await t.app.inject({
       method: 'POST',
       url: '/api/v1/events/',

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, RateLimitedError } from '../../errors.js';
+import { fieldErrors, type SchemaError } from './validation-messages.js';
 
 const STATUS: Record<string, number> = {
   not_found: 404,
@@ -65,15 +66,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(STATUS[error.code] ?? 400).send({ error: error.code, message: error.message, details: error.details });
     }
     if (error.validation) {
-      const where = error.validationContext ?? 'request';
-      let details = error.validation.map((v) => {
-        const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-        const path = [where, ...v.instancePath.split('/').filter(Boolean), ...(missing ? [missing] : [])].join('.');
-        return { field: path, message: v.message ?? 'is invalid' };
-      });
-      // One message per field: a failed union (e.g. date-time or null) otherwise reports every branch.
-      const seen = new Set<string>();
-      details = details.filter((d) => !seen.has(d.field) && seen.add(d.field) !== undefined);
+      const details = fieldErrors(error.validation as SchemaError[], error.validationContext ?? 'request');
       const message = details.map((d) => `${d.field} ${d.message}`).join('; ');
       return reply.status(400).send({ error: 'validation_error', message, details });
     }
