@@ -77,6 +77,10 @@ function storageContract(name: string, open: () => Promise<{ storage: PhotoStora
       assert.ok(!folders.some((f) => f.includes('/')), 'only direct children');
       assert.deepEqual(await storage.listFolders('events/31/'), ['previews']);
       assert.deepEqual(await storage.listFolders('nothing-here/'), []);
+      // A deleted event's folder is gone with its objects: the sweep would read it as an orphan forever.
+      assert.equal(await storage.deletePrefix('events/31/'), 2);
+      assert.ok(!(await storage.listFolders('events/')).includes('31'));
+      assert.ok((await storage.listFolders('events/')).includes('32'));
     });
 
     it('refuses keys that could escape their namespace', async () => {

@@ -82,6 +82,9 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
     async deletePrefix(prefix) {
       const keys = await list(prefix);
       for (const key of keys) await fs.rm(fileOf(key), { force: true });
+      // A folder prefix takes its emptied folders with it: on S3 a prefix without objects does not
+      // exist, and the ingest sweep reads a leftover `events/<id>/` folder as an orphaned event.
+      if (prefix.endsWith('/')) await removeEmptyDirs(path.join(root, ...prefix.split('/').filter(Boolean)));
       return keys.length;
     },
     list,
@@ -105,6 +108,21 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
     },
     async close() {},
   };
+}
+
+/**
+ * Removes `dir` and the folders below it that hold nothing, deepest first. A folder that is not
+ * empty (say, a photo being written into it right now) is left as it is.
+ */
+async function removeEmptyDirs(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [];
+    throw e;
+  });
+  for (const entry of entries) if (entry.isDirectory()) await removeEmptyDirs(path.join(dir, entry.name));
+  await fs.rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT' && e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+  });
 }
 
 /** Absolute path of a key in a local storage root (used by the file route). */
