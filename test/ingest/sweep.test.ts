@@ -101,7 +101,12 @@ describe('ingest sweep: stuck photos and orphaned data', () => {
     const eventId = await newEvent();
     const ups = [await upload(eventId, 3), await upload(eventId, 4), await upload(eventId, 5)];
     for (const up of ups) await queue().remove(up.task_id);
-    const reports = await Promise.all([sweepLater(), sweepLater(), sweepLater()]);
+    // The lease passes for these photos, and the sweeps run at the real time: a photo one sweep has
+    // just claimed (its updated_at moved to now) is out of the others' reading, as in production.
+    // (sweepLater's clock, a lease ahead, would let a sweep read a photo another has just claimed
+    // and queue it again before the first one's job exists.)
+    await t.deps.dbs.main.updateTable('faces').set({ updated_at: new Date(Date.now() - 601_000) }).where('id', 'in', ups.map((u) => u.face_id)).execute();
+    const reports = await Promise.all([0, 1, 2].map(() => t.deps.services.ingestSweep.sweep()));
     assert.equal(reports.reduce((n, r) => n + r.requeued, 0), 3);
     for (const up of ups) {
       assert.equal((await photoOf(up.face_id))?.requeues, 1);
