@@ -3,7 +3,7 @@
  * own repositories.
  *
  *   npm run bench:scale -- [--faces 10000000] [--events 10000] [--queries 100] [--index-min 8000] [--build-repeats 3]
- *                          [--write-rate 200] [--ef-search N] [--no-ingest] [--keep] [--url postgres://…/postgres]
+ *                          [--write-rate 200] [--ef-search N] [--hnsw-m N] [--no-ingest] [--keep] [--url postgres://…/postgres]
  *
  * Creates a scratch database, applies the real db_vector migrations and bulk-loads `faces`
  * synthetic default-pack faces (128-d, model pack faceapi-resnet128) into `events` events, sizes
@@ -55,6 +55,8 @@ const BUILD_REPEATS = Number(opt('build-repeats', 3));
 const INGEST = !args.includes('--no-ingest');
 /** hnsw.ef_search of indexed events' searches (default: the service's). */
 const EF_SEARCH = args.includes('--ef-search') ? Number(opt('ef-search', 0)) : undefined;
+/** HNSW graph degree of the event indexes the bench builds (default: the service's). */
+const HNSW_M = args.includes('--hnsw-m') ? Number(opt('hnsw-m', 0)) : undefined;
 /**
  * Faces a second the writer stores (0: as fast as it can). The default is ~40 times what the whole
  * ingest pipeline produces on these 2 cores (0.53 photos/s, bench:ingest); flat out, the writer
@@ -223,7 +225,7 @@ async function main(): Promise<void> {
     await sql`checkpoint`.execute(db);
     console.log(`  checkpoint ${seconds(t0)}`);
 
-    const indexes = createVectorIndexRepository(db);
+    const indexes = createVectorIndexRepository(db, HNSW_M ? { m: HNSW_M } : {});
     // The pinned 10,000-face event (id 3) is always indexed: its build time is the cross-scale figure.
     const large = sizes.map((size, i) => ({ size, id: i + 1 })).filter((e) => e.size >= INDEX_MIN || e.id === 3);
     const builds: { size: number; ms: number }[] = [];
@@ -246,7 +248,7 @@ async function main(): Promise<void> {
     }
     const tenK = builds.filter((b) => b.size >= 9000 && b.size <= 11000);
     const perTenK = tenK.length ? tenK.reduce((a, b) => a + (b.ms * 10_000) / b.size, 0) / tenK.length : NaN;
-    console.log(`\r  ${large.length} event indexes (events ≥ ${INDEX_MIN} faces, ${large.reduce((a, e) => a + e.size, 0)} faces) built in ${seconds(t0)}; ` +
+    console.log(`\r  ${large.length} event indexes (${HNSW_M ? `m ${HNSW_M}, ` : ''}events ≥ ${INDEX_MIN} faces, ${large.reduce((a, e) => a + e.size, 0)} faces) built in ${seconds(t0)}; ` +
       `events below ${INDEX_MIN} faces are searched exactly${INDEX_MIN > 10_000 ? ' (except the 10,000-face one)' : ''}; ` +
       `the 10,000-face event's index: median ${pinned ? (pct(pinnedMs, 50) / 1000).toFixed(2) : '–'} s of ${pinnedMs.length} builds (${pinnedMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s; ` +
       `events of 9,000–11,000 faces: ${(perTenK / 1000).toFixed(2)} s per 10,000, ${tenK.length} events)`);

@@ -37,7 +37,13 @@ export const annQuery = (vector: number[], dimensions: number) => sql`${`[${vect
  * CREATE INDEX CONCURRENTLY cannot target the partitioned parent), so its build reads only that
  * partition, and queries filtered on the event prune to the partition and match the predicate.
  */
-export function createVectorIndexRepository(db: Kysely<VectorDatabase>) {
+export function createVectorIndexRepository(db: Kysely<VectorDatabase>, options: { m?: number; efConstruction?: number } = {}) {
+  // Other graph shapes are for benchmarks (bench:scale --hnsw-m); the service builds with the defaults above.
+  const m = options.m ?? HNSW_M;
+  const efConstruction = options.efConstruction ?? HNSW_EF_CONSTRUCTION;
+  if (!Number.isInteger(m) || m < 2 || m > 100 || !Number.isInteger(efConstruction) || efConstruction < 4 || efConstruction > 1000) {
+    throw new Error(`invalid HNSW build options: m ${m}, ef_construction ${efConstruction}`);
+  }
   return {
     async find(eventId: number, modelPack: string): Promise<EventVectorIndex | undefined> {
       const row = await db
@@ -85,7 +91,7 @@ export function createVectorIndexRepository(db: Kysely<VectorDatabase>) {
         await sql`SELECT set_config('maintenance_work_mem', ${BUILD_MEMORY}, false)`.execute(conn);
         try {
           await sql`CREATE INDEX CONCURRENTLY ${sql.id(name)} ON ${sql.id(partition)}
-            USING hnsw (${annExpression(dimensions)} halfvec_cosine_ops) WITH (m = ${sql.lit(HNSW_M)}, ef_construction = ${sql.lit(HNSW_EF_CONSTRUCTION)})
+            USING hnsw (${annExpression(dimensions)} halfvec_cosine_ops) WITH (m = ${sql.lit(m)}, ef_construction = ${sql.lit(efConstruction)})
             WHERE event_id = ${sql.lit(eventId)} AND model_pack = ${sql.lit(modelPack)}`.execute(conn);
         } finally {
           await sql`RESET maintenance_work_mem`.execute(conn);
