@@ -84,7 +84,8 @@ export function createLocalStorage(options: { dir: string; publicUrl: string; si
       for (const key of keys) await fs.rm(fileOf(key), { force: true });
       // A folder prefix takes its emptied folders with it: on S3 a prefix without objects does not
       // exist, and the ingest sweep reads a leftover `events/<id>/` folder as an orphaned event.
-      if (prefix.endsWith('/')) await removeEmptyDirs(path.join(root, ...prefix.split('/').filter(Boolean)));
+      const dir = path.join(root, ...prefix.split('/').filter(Boolean));
+      if (prefix.endsWith('/') && dir.startsWith(root + path.sep)) await removeEmptyDirs(dir);
       return keys.length;
     },
     list,
