@@ -6,6 +6,11 @@ export interface ImageFormat {
 
 /** Bytes needed to recognise every accepted format. */
 export const SNIFF_BYTES = 16;
+/**
+ * Bytes an upload is read ahead before anything is stored: enough for its format and, for every
+ * format but TIFF, the header that declares its size (JPEG's comes after EXIF, within 64 KiB).
+ */
+export const HEADER_BYTES = 64 * 1024;
 
 /** The format of an image from its first bytes, or undefined when it is not one we accept. */
 export function sniffImageFormat(head: Buffer): ImageFormat | undefined {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { ImageDecodeError, toStorageVector, type FaceEngine } from '../vision/index.js';
+import { DEFAULT_MAX_PIXELS, ImageDecodeError, toStorageVector, type FaceEngine } from '../vision/index.js';
 import type { PhotoRepository } from '../repositories/photo.repository.js';
 import type { EmbeddingRepository } from '../repositories/embedding.repository.js';
 import { faceQuality } from '../vision/face-quality.js';
@@ -46,7 +46,7 @@ async function renderJpeg(image: Buffer, side: number, maxBytes: number): Promis
   for (const quality of [85, 75, 60]) {
     // failOn 'error' as in the engine's decoder: libjpeg's warnings (extraneous bytes before a
     // marker, a premature end with the picture whole) must not fail a photo the engine has read.
-    const out = await sharp(image, { limitInputPixels: 268_402_689, failOn: 'error' })
+    const out = await sharp(image, { limitInputPixels: DEFAULT_MAX_PIXELS, failOn: 'error' })
       .rotate()
       .resize(side, side, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })

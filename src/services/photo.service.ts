@@ -7,7 +7,8 @@ import type { EmbeddingRepository } from '../repositories/embedding.repository.j
 import type { PhotoStorage } from '../storage/index.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import type { PhotoStatus } from '../../models/index.js';
-import { ACCEPTED_FORMATS, sniffImageFormat, SNIFF_BYTES } from './image-format.js';
+import { declaredPixels, DEFAULT_MAX_PIXELS } from '../vision/index.js';
+import { ACCEPTED_FORMATS, HEADER_BYTES, sniffImageFormat } from './image-format.js';
 
 /** The upload is not an image format we accept (415). */
 export class UnsupportedMediaError extends DomainError {
@@ -20,6 +21,18 @@ export class UnsupportedMediaError extends DomainError {
 export class PayloadTooLargeError extends DomainError {
   constructor(limitBytes: number) {
     super('payload_too_large', `The file exceeds the upload limit of ${Math.round(limitBytes / 1024 / 1024)} MB`);
+  }
+}
+
+/** The image declares more pixels than the engine decodes (a decompression bomb, or a panorama past any camera) (413). */
+export class ImageTooLargeError extends DomainError {
+  constructor(size: { width: number; height: number }) {
+    const mp = (n: number): string => `${Math.round(n / 1e6)} MP`;
+    super(
+      'payload_too_large',
+      `The image is ${size.width}×${size.height} pixels (${mp(size.width * size.height)}): FacePass processes photos of at most ${mp(DEFAULT_MAX_PIXELS)}; send it downscaled`,
+      { width: size.width, height: size.height, max_pixels: DEFAULT_MAX_PIXELS },
+    );
   }
 }
 
@@ -138,7 +151,7 @@ export function createPhotoService(deps: {
       let head: Buffer;
       let whole: Readable;
       try {
-        ({ head, whole } = await peek(file.stream, SNIFF_BYTES));
+        ({ head, whole } = await peek(file.stream, HEADER_BYTES));
       } catch (error) {
         if (tooLarge(error)) throw new PayloadTooLargeError(file.limitBytes);
         throw error;
@@ -148,6 +161,13 @@ export function createPhotoService(deps: {
       if (!format) {
         file.stream.resume();
         throw new UnsupportedMediaError();
+      }
+      // Refused before it is stored: a file whose header declares more pixels than any worker will
+      // decode would only fail later, and the photographer would learn it from a failed photo.
+      const declared = await declaredPixels(head);
+      if (declared && declared.width * declared.height > DEFAULT_MAX_PIXELS) {
+        file.stream.resume();
+        throw new ImageTooLargeError(declared);
       }
 
       const key = `events/${eventId}/${crypto.randomUUID()}.${format.ext}`;

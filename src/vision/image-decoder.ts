@@ -1,8 +1,17 @@
 import sharp, { type Metadata } from 'sharp';
 import { ImageDecodeError } from './errors.js';
 
-/** Default decompression-bomb guard: 100 megapixels. */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+/**
+ * Decompression-bomb guard: images declaring more pixels are refused from their header alone.
+ * sharp's own default (0x3FFF²), well above every camera sold (Phase One IQ4: 151 MP).
+ */
+export const DEFAULT_MAX_PIXELS = 268_402_689;
+/**
+ * Images above this are decoded shrunk to it (faces keep ≥ 80 % of their size up to 151 MP). It
+ * bounds the engine's working memory where the old 100 MP guard did, without refusing the
+ * 100–150 MP frames of medium-format cameras (Fujifilm GFX100, Hasselblad X2D, Phase One).
+ */
+export const DEFAULT_MAX_WORK_PIXELS = 100_000_000;
 
 /** An image decoded to packed 8-bit RGB, EXIF orientation applied. */
 export interface RgbImage {
@@ -21,10 +30,26 @@ export interface DecodedImage extends RgbImage {
 
 /** Options for {@link decodeImage}. */
 export interface DecodeOptions {
-  /** Reject images with more pixels than this. @defaultValue 100 MP */
+  /** Reject images with more pixels than this. @defaultValue {@link DEFAULT_MAX_PIXELS} */
   maxPixels?: number;
+  /** Decode larger images shrunk to at most this many pixels. @defaultValue {@link DEFAULT_MAX_WORK_PIXELS} */
+  maxWorkPixels?: number;
   /** If set, downscale so the longer side is at most this (JPEG shrink-on-load makes this cheap). */
   maxSide?: number;
+}
+
+/**
+ * The pixel count an image declares in its first bytes (a few KiB hold every format's header but
+ * TIFF's, whose directory may sit at the end), or undefined when the head does not tell. Reads no
+ * pixel: this is how an upload is refused before a decompression bomb is stored.
+ */
+export async function declaredPixels(head: Buffer): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const { width, height } = await sharp(head, { limitInputPixels: false }).metadata();
+    return width && height ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function classify(err: unknown): ImageDecodeError {
@@ -69,9 +94,11 @@ export async function decodeImage(input: Buffer, opts: DecodeOptions = {}): Prom
       .rotate()
       .toColourspace('srgb')
       .flatten({ background: { r: 255, g: 255, b: 255 } });
-    if (opts.maxSide && Math.max(originalWidth, originalHeight) > opts.maxSide) {
-      pipeline = pipeline.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', kernel: 'linear' });
-    }
+    const longSide = Math.max(originalWidth, originalHeight);
+    const maxWorkPixels = opts.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
+    const workSide = width * height > maxWorkPixels ? Math.floor(longSide * Math.sqrt(maxWorkPixels / (width * height))) : longSide;
+    const side = Math.min(workSide, opts.maxSide ?? longSide);
+    if (side < longSide) pipeline = pipeline.resize({ width: side, height: side, fit: 'inside', kernel: 'linear' });
     const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageDecodeError('unsupported', `unexpected ${info.channels} channels`);
     return { data, width: info.width, height: info.height, originalWidth, originalHeight };

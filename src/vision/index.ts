@@ -14,7 +14,7 @@ export type { FaceQuality } from './face-quality.js';
 export { FACEAPI_PACK_ID } from './faceapi-model-cache.js';
 export { installModelPack, listModelPacks, INSIGHTFACE_PACK_ID } from './model-packs.js';
 export type { InstalledPackManifest, ModelPackInfo } from './model-packs.js';
-export { decodeImage } from './image-decoder.js';
+export { decodeImage, declaredPixels, DEFAULT_MAX_PIXELS } from './image-decoder.js';
 export type { DecodedImage, DecodeOptions } from './image-decoder.js';
 
 /**

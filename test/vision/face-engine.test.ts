@@ -112,6 +112,24 @@ describe('default pack on dlib dev data', () => {
     }
   });
 
+  it('reads a 108 MP medium-format frame at ≤ 100 MP and reports the face in the original’s pixels', async () => {
+    const [first] = await loadJohns(dev);
+    const face = await sharp(await readFile(first!.file)).resize(900, 900).toBuffer();
+    const frame = await sharp({ create: { width: 12_000, height: 9_000, channels: 3, background: { r: 120, g: 130, b: 140 } } })
+      .composite([{ input: face, left: 7_000, top: 5_000 }])
+      .jpeg({ quality: 85 })
+      .toBuffer();
+    const res = await engine.analyze(frame);
+    assert.deepEqual([res.width, res.height], [12_000, 9_000]);
+    assert.equal(res.faces.length, 1, JSON.stringify(res.faces.map((f) => f.box)));
+    const { x, y, width, height } = res.faces[0]!.box;
+    const [cx, cy] = [x + width / 2, y + height / 2];
+    assert.ok(cx > 7_000 && cx < 7_900 && cy > 5_000 && cy < 5_900, `box ${JSON.stringify(res.faces[0]!.box)} is where the face was put`);
+    // The same person as the face alone.
+    const alone = await engine.analyze(await sharp(face).extend({ top: 200, bottom: 200, left: 200, right: 200, background: '#888' }).jpeg().toBuffer());
+    assert.ok(cosine(res.faces[0]!.embedding, alone.faces[0]!.embedding) > 0.9);
+  });
+
   it('finds a face that fills the whole frame (selfie close-up)', async () => {
     const [first] = await loadJohns(dev);
     // Crop the 150 px chip to just the inner face and blow it up: the face is the whole picture.

@@ -83,6 +83,14 @@ describe('image decoding', () => {
     assert.deepEqual([rotated.width, rotated.height, rotated.originalWidth, rotated.originalHeight], [20, 40, 20, 40]);
   });
 
+  it('decodes an image above the working size shrunk to it, keeping its original size', async () => {
+    const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#888' } }).png().toBuffer();
+    const img = await decodeImage(png, { maxWorkPixels: 30_000 });
+    assert.deepEqual([img.width, img.height, img.originalWidth, img.originalHeight], [200, 150, 400, 300]);
+    const whole = await decodeImage(png, { maxWorkPixels: 120_000 });
+    assert.deepEqual([whole.width, whole.height], [400, 300]);
+  });
+
   it('shrinks on load when asked', async () => {
     const jpg = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#777' } }).jpeg().toBuffer();
     const img = await decodeImage(jpg, { maxSide: 1000 });
