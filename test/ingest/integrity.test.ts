@@ -13,6 +13,7 @@ import { createDeleteEventHandler } from '../../src/workers/delete-event.worker.
 import { createFaceCohortService } from '../../src/services/face-cohort.service.js';
 import { createPhotoProcessingService } from '../../src/services/photo-processing.service.js';
 import { createPhotoService } from '../../src/services/photo.service.js';
+import { HEADER_BYTES } from '../../src/services/image-format.js';
 import { createJobHandlers } from '../../src/workers/index.js';
 import { startJobWorkers } from '../../src/queue/job-worker.js';
 import { createJobProducer } from '../../src/queue/job-producer.js';
@@ -84,7 +85,11 @@ describe('an event deleted while a photo of it is uploaded or processed', () => 
 
   it('refuses an upload whose event is deleted mid-body (404) and keeps nothing of it', async () => {
     const eventId = await newEvent();
-    const file = await photo(1);
+    // Larger than the server's read-ahead (the header it checks before storing anything), so that
+    // after the first part is sent the upload is streaming to storage and still mid-body.
+    const file = await sharp(await photo(1)).resize(3000).jpeg({ quality: 98 }).toBuffer();
+    const sent = HEADER_BYTES + 4096;
+    assert.ok(file.length > sent + 4096, `the photo (${file.length} bytes) is still mid-body after ${sent}`);
     const url = new URL(`${pipeline.api}/faces/upload`);
     const boundary = '----facepass-race';
     const preamble = Buffer.from(
@@ -108,7 +113,7 @@ describe('an event deleted while a photo of it is uploaded or processed', () => 
       });
       req.on('error', reject);
     });
-    req.write(Buffer.concat([preamble, file.subarray(0, 4096)]));
+    req.write(Buffer.concat([preamble, file.subarray(0, sent)]));
     // The server has checked the event and is streaming the file once its temporary file exists.
     const folder = path.join(t.deps.config.dataDir, 'photos', 'events', String(eventId));
     await until('the upload streams to disk', async () => (await fs.readdir(folder).catch(() => [])).some((f) => f.startsWith('.tmp-')));
@@ -118,7 +123,7 @@ describe('an event deleted while a photo of it is uploaded or processed', () => 
     const purged = await pipeline.waitForJob('maintenance', deletion.json<{ task_id: string }>().task_id);
     assert.deepEqual(purged, { photos: 0, embeddings: 0, objects: 0 });
 
-    req.end(Buffer.concat([file.subarray(4096), epilogue]));
+    req.end(Buffer.concat([file.subarray(sent), epilogue]));
     const res = await response;
     assert.equal(res.status, 404, JSON.stringify(res.body));
     assert.deepEqual(await leftovers(eventId), { photos: 0, embeddings: 0, files: 0 });
