@@ -2,10 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabases, tempDir, testConfig } from '../helpers/services.js';
+import { pngDeclaring } from '../helpers/png-header.js';
 import { GET_HEALTHZ, multipart, postHead, RawConnection, type Part } from '../helpers/raw-http.js';
 import { startMetricsServer } from '../../src/observability/metrics-server.js';
 import { startService } from '../../src/main.js';
@@ -48,21 +48,6 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
     }
     return out;
   };
-  /** A PNG whose header declares `side`×`side` RGB pixels, with junk where its pixels would be. */
-  const pngDeclaring = (side: number): Buffer => {
-    const chunk = (type: string, data: Buffer): Buffer => {
-      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-      const framed = Buffer.alloc(body.length + 8);
-      framed.writeUInt32BE(data.length, 0);
-      body.copy(framed, 4);
-      framed.writeUInt32BE(zlib.crc32(body), body.length + 4);
-      return framed;
-    };
-    const ihdr = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0]);
-    ihdr.writeUInt32BE(side, 0);
-    ihdr.writeUInt32BE(side, 4);
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', noise(300_000, 3))]);
-  };
   const uploadForm = (eventId: string, content: Buffer, filename = 'x.jpg'): ReturnType<typeof multipart> =>
     multipart([{ name: 'event_id', value: eventId }, { name: 'file', filename, content, type: 'image/jpeg' }]);
   const inject = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options: { headers?: Json; payload?: unknown } = {}) =>
@@ -78,7 +63,7 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
       ['409 inactive event', () => ({ headers: owner.headers, form: uploadForm(String(inactive.id), Buffer.concat([jpeg, noise(300_000)])) }), 409],
       ['404 foreign event', () => ({ headers: stranger.headers, form: uploadForm(String(active.id), Buffer.concat([jpeg, noise(300_000)])) }), 404],
       ['415 not an image', () => ({ headers: owner.headers, form: uploadForm(String(active.id), noise(300_000, 7)) }), 415],
-      ['413 a 900 MP image', () => ({ headers: owner.headers, form: uploadForm(String(active.id), pngDeclaring(30_000), 'bomb.png') }), 413],
+      ['413 a 900 MP image', () => ({ headers: owner.headers, form: uploadForm(String(active.id), pngDeclaring(30_000, noise(300_000, 3)), 'bomb.png') }), 413],
       ['400 malformed event_id', () => ({ headers: owner.headers, form: uploadForm('0x1', noise(300_000)) }), 400],
       ['401 revoked key', () => ({ headers: { authorization: 'Bearer fp_nope' }, form: uploadForm(String(active.id), noise(300_000)) }), 401],
     ];
@@ -191,7 +176,7 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
     it('refuses an image whose header declares more pixels than the engine decodes, storing nothing', async () => {
       // An event of its own: the other tests here count the photos of theirs.
       const own = (await inject('POST', '/api/v1/events/', { headers: owner.headers, payload: { name: 'Pixels' } })).json<{ id: number }>().id;
-      const res = await injectForm('/api/v1/faces/upload', uploadForm(String(own), pngDeclaring(30_000), 'bomb.png'));
+      const res = await injectForm('/api/v1/faces/upload', uploadForm(String(own), pngDeclaring(30_000, noise(300_000, 3)), 'bomb.png'));
       assert.equal(res.statusCode, 413, res.body);
       const body = res.json<{ error: string; message: string; details: { width: number; height: number } }>();
       assert.equal(body.error, 'payload_too_large');
@@ -199,7 +184,7 @@ describe('HTTP edge: connections, client mistakes, exposure, refusal order', () 
       assert.deepEqual([body.details.width, body.details.height], [30_000, 30_000]);
       assert.equal(await photoCount(own), 0);
       // Just under the limit is taken (it is stored; processing it is the worker's business).
-      const ok = await injectForm('/api/v1/faces/upload', uploadForm(String(own), pngDeclaring(16_000), 'big.png'));
+      const ok = await injectForm('/api/v1/faces/upload', uploadForm(String(own), pngDeclaring(16_000, noise(300_000, 3)), 'big.png'));
       assert.equal(ok.statusCode, 201, ok.body);
     });
 

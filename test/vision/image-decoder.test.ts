@@ -6,39 +6,7 @@ import sharp from 'sharp';
 import { ImageDecodeError, VisionError } from '../../src/vision/errors.js';
 import { decodeImage } from '../../src/vision/image-decoder.js';
 import { devDataDir } from './fixtures.js';
-
-function crc32(buf: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of buf) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-
-/** A valid PNG header claiming 100000×100000 RGB pixels, with almost no data behind it. */
-function pngBomb(): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(100_000, 0);
-  ihdr.writeUInt32BE(100_000, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(4096))),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+import { pngDeclaring } from '../helpers/png-header.js';
 
 async function expectDecodeError(input: Buffer, code: string): Promise<void> {
   const t0 = performance.now();
@@ -61,7 +29,7 @@ describe('image decoding', () => {
     await expectDecodeError(jpg.subarray(0, Math.floor(jpg.length / 2)), 'truncated');
   });
 
-  it('rejects a 100000×100000 PNG header before decoding pixels', () => expectDecodeError(pngBomb(), 'too_large'));
+  it('rejects a 100000×100000 PNG header before decoding pixels', () => expectDecodeError(pngDeclaring(100_000, zlib.deflateSync(Buffer.alloc(4096))), 'too_large'));
 
   it('honours a custom pixel limit', async () => {
     const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#888' } }).png().toBuffer();
